@@ -1,0 +1,179 @@
+"""A small, real CoCalc on loopback: the embedded default for trying and testing everything.
+
+``LocalServer`` runs the tornado app on its own event loop in a daemon thread, so a test, a
+notebook or ``cocalc-magic serve`` can start one in a fraction of a second::
+
+    with LocalServer(api="v1") as srv:
+        print(srv.url, srv.account_id)   # srv.api_key is the admin account's key
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+API_GENERATIONS = ("v1", "current")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class LocalServer:
+    """A CoCalc-compatible server. ``api`` picks the generation it plays ("v1" or "current")."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api: str = "current",
+        *,
+        demo: bool = False,
+        start_delay: float = 0.2,
+        allow_http_parents: bool = False,
+        iframe_comm_hosts: str | None = None,
+        allow_non_loopback: bool = False,
+    ):
+        if api not in API_GENERATIONS:
+            raise ValueError(f"api must be one of {API_GENERATIONS}, not {api!r}")
+        if host not in LOOPBACK and not allow_non_loopback:
+            raise ValueError(
+                f"refusing to bind to {host!r}: anyone who reaches it with a key can run commands. "
+                "Pass allow_non_loopback=True (cocalc-magic serve --dangerously-bind-non-loopback) to do it anyway."
+            )
+        self._tmp = None if data_dir else tempfile.mkdtemp(prefix="cocalc-local-")
+        self.data_dir = Path(data_dir or self._tmp)
+        self.host, self.port, self.api = host, port, api
+        self.demo = demo
+        self.start_delay = start_delay
+        self.allow_http_parents = allow_http_parents
+        self.iframe_comm_hosts = iframe_comm_hosts
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.ctx = None
+        self.account_id: str = ""
+        self.api_key: str = ""
+        self.email: str = ""
+        self.password: str = ""
+
+    # ------------------------------------------------------------------ public
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread else "stopped"
+        return f"LocalServer(url={self.url!r}, api={self.api!r}, {state})"
+
+    def start(self) -> "LocalServer":
+        if self._thread:
+            return self
+        self._thread = threading.Thread(target=self._run, name="cocalc-local-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._thread:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._thread = None
+        if self.ctx:
+            self.ctx.store.close()
+            self.ctx = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a client at this server."""
+        return {"COCALC_HOST": self.url, "COCALC_API_KEY": self.api_key}
+
+    # ------------------------------------------------------------------ internals
+    def _run(self) -> None:
+        try:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            for task in asyncio.all_tasks(self._loop):
+                task.cancel()
+            self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        import tornado.httpserver
+        import tornado.netutil
+
+        from .app import ServerContext, make_app
+        from .projects import ProjectRuntime
+        from .store import Store
+
+        store = Store(self.data_dir)
+        ctx = ServerContext(
+            store=store,
+            runtime=ProjectRuntime(store, start_delay=self.start_delay),
+            api=self.api,
+            allow_http_parents=self.allow_http_parents,
+        )
+        if self.iframe_comm_hosts is not None:
+            store.set_setting("iframe_comm_hosts", self.iframe_comm_hosts)
+        self._load_admin(store)
+        if self.demo:
+            from .demo import seed
+
+            seed(store, self.account_id)
+        sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_UNSPEC)
+        self.port = sockets[0].getsockname()[1]
+        ctx.base_url = self.url
+        server = tornado.httpserver.HTTPServer(make_app(ctx), max_body_size=64 * 1024 * 1024, xheaders=False)
+        server.add_sockets(sockets)
+        self.ctx = ctx
+
+    def _load_admin(self, store) -> None:
+        """The admin account and its key, kept in ``admin.json`` (mode 0600) in the data dir."""
+        path = self.data_dir / "admin.json"
+        if path.exists():
+            creds = json.loads(path.read_text())
+            if store.account(creds["account_id"]) and store.resolve_api_key(creds["api_key"]):
+                self.__dict__.update(creds)
+                return
+        import secrets
+
+        self.email = "admin@cocalc.local"
+        self.password = secrets.token_urlsafe(12)
+        existing = store.account_by_email(self.email)
+        self.account_id = existing["account_id"] if existing else store.create_account(
+            self.email, self.password, "Local", "Admin", admin=True
+        )
+        if existing:
+            store.set_password(self.account_id, self.password)
+        _, self.api_key = store.create_api_key(self.account_id, name="local server admin")
+        creds = {"account_id": self.account_id, "api_key": self.api_key, "email": self.email, "password": self.password}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(creds, fh)
+
+
+__all__ = ["LocalServer", "API_GENERATIONS"]

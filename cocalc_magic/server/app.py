@@ -1,0 +1,190 @@
+"""The tornado application: shared request plumbing and the route table of each generation.
+
+``ServerContext`` is everything a handler needs (store, project runtime, options). Each API
+module (``v1``, ``current``, ``v2``, ``signin``, ``kiosk``) exports ``routes(ctx)``; which of
+them are mounted depends on the generation the server was started with.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import tornado.web
+
+from .projects import ProjectRuntime
+from .store import Store
+
+log = logging.getLogger("cocalc_magic.server")
+
+NO_KEY = "You must provide authentication via an API key."
+
+
+@dataclass
+class ServerContext:
+    store: Store
+    runtime: ProjectRuntime
+    api: str = "current"  # "v1" (a self-hosted CoCalc of 2024) or "current" (cocalc.com today)
+    allow_http_parents: bool = False  # kiosk bridge: also answer http://127.0.0.1/localhost parents
+    base_url: str = ""  # set once the server listens, e.g. http://127.0.0.1:41234
+    caches: dict[str, Any] = field(default_factory=dict)  # small per-server caches and throttles
+
+
+class AuthProblem(Exception):
+    """The Authorization header is missing or malformed; the text is CoCalc's."""
+
+
+def parse_authorization(header: str | None) -> str:
+    """The API key in an ``Authorization`` header (``Basic base64(key:)`` or ``Bearer key``)."""
+    if not header:
+        raise AuthProblem(NO_KEY)
+    parts = header.split(None, 1)
+    kind, value = parts[0], (parts[1].strip() if len(parts) > 1 else "")
+    if kind == "Basic":
+        try:
+            decoded = base64.b64decode(value, validate=False).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            decoded = ""
+        return decoded.split(":", 1)[0]
+    if kind == "Bearer":
+        return value
+    raise AuthProblem(f"Unknown authorization type '{kind}'")
+
+
+def _form_to_dict(body: bytes) -> dict:
+    """``application/x-www-form-urlencoded`` as express' ``extended`` parser reads it, for the
+    shapes clients send: plain keys (values stay strings) and ``key[]`` lists."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        if key.endswith("[]"):
+            out.setdefault(key[:-2], []).append(value)
+        else:
+            out[key] = value
+    return out
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """JSON in, JSON out; never a traceback to the client."""
+
+    # bytes allowed per body kind; subclasses narrow these (None: no limit beyond the server's)
+    json_limit: int | None = 1_000_000
+    form_limit: int | None = 1_000_000
+
+    def initialize(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.runtime = ctx.runtime
+
+    def check_xsrf_cookie(self) -> None:  # API clients send no xsrf token
+        pass
+
+    # ----------------------------------------------------------------- bodies
+    def body_kind(self) -> str:
+        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/json":
+            return "json"
+        if ctype == "application/x-www-form-urlencoded":
+            return "form"
+        return "other"
+
+    def body_too_large(self) -> str | None:
+        """A one-line reason when the body is over this endpoint's limit."""
+        kind = self.body_kind()
+        limit = self.json_limit if kind == "json" else self.form_limit if kind == "form" else None
+        size = len(self.request.body or b"")
+        if limit is not None and size > limit:
+            return (
+                f"request entity too large: the {kind} body has {size} bytes, more than the "
+                f"{limit} bytes this endpoint accepts"
+            )
+        return None
+
+    def prepare(self) -> None:
+        if self.request.method in ("POST", "PUT", "PATCH"):
+            reason = self.body_too_large()
+            if reason:
+                self.write_json({"error": reason}, status=413)
+                self.finish()
+
+    def params(self) -> Any:
+        """The parsed body: JSON value, form dict, or ``{}`` for anything else.
+
+        Raises ValueError for a JSON body that does not parse.
+        """
+        kind = self.body_kind()
+        body = self.request.body or b""
+        if kind == "json":
+            if not body.strip():
+                return {}
+            return json.loads(body)
+        if kind == "form":
+            return _form_to_dict(body)
+        return {}
+
+    # ----------------------------------------------------------------- auth
+    def api_key(self) -> str:
+        """The key of the request; raises AuthProblem with CoCalc's text."""
+        return parse_authorization(self.request.headers.get("Authorization"))
+
+    def cookie_account(self) -> str | None:
+        """The account of a valid ``remember_me`` cookie, if any."""
+        return self.store.session_account(self.get_cookie("remember_me"))
+
+    # ----------------------------------------------------------------- output
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.write(json.dumps(obj))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if exc is not None and not isinstance(exc, tornado.web.HTTPError):
+            log.error("unhandled error in %s %s", self.request.method, self.request.path, exc_info=kwargs["exc_info"])
+            message = f"Error: {exc}"
+        else:
+            message = self._reason
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"error": message}))
+
+
+def make_app(ctx: ServerContext) -> tornado.web.Application:
+    from . import current, kiosk, signin, v1, v2
+
+    routes: list = []
+    if ctx.api == "v1":
+        routes += v1.routes(ctx)
+    else:
+        routes += current.routes(ctx)
+    routes += signin.routes(ctx) + v2.routes(ctx) + kiosk.routes(ctx)
+    return tornado.web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"ctx": ctx},
+        compress_response=False,
+        xsrf_cookies=False,
+        serve_traceback=False,
+        log_function=_log_request,
+    )
+
+
+class NotFoundHandler(BaseHandler):
+    """Unknown routes: a 404 HTML page, as CoCalc's Next.js server gives."""
+
+    def prepare(self) -> None:
+        self.set_status(404)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            "<!DOCTYPE html><html><head><title>404: This page could not be found</title></head>"
+            "<body><h1>404</h1><p>This page could not be found.</p></body></html>"
+        )
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    # Never log query strings: ?auth_token= and ?api_key= would land in logs.
+    log.debug("%s %s %s %.1fms", handler.get_status(), handler.request.method,
+              handler.request.path, 1000.0 * handler.request.request_time())

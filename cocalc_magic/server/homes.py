@@ -1,0 +1,101 @@
+"""Files inside a project's HOME: safe path resolution, atomic writes, size-checked reads.
+
+Every file operation of both API generations goes through here, so the traversal rules live in
+one place: a path (relative to HOME, or absolute but inside HOME) must resolve, symlinks
+included, to somewhere inside HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+MAX_FILE_SIZE_MB = 10  # COCALC_PROJECT_MAX_FILE_SIZE_MB default
+
+
+class PathOutsideHome(ValueError):
+    """A path that would leave the project's HOME."""
+
+
+def resolve(home: Path, path: str) -> Path:
+    """The real absolute path of ``path`` inside ``home``; raise PathOutsideHome otherwise."""
+    home_real = Path(os.path.realpath(home))
+    target = Path(os.path.realpath(home_real / path)) if path else home_real
+    if target != home_real and home_real not in target.parents:
+        raise PathOutsideHome(f"path '{path}' is outside the project's home directory")
+    return target
+
+
+def display_path(home: Path, path: str) -> str:
+    """The absolute path CoCalc would quote in an ENOENT message (no symlink resolution)."""
+    return os.path.normpath(os.path.join(os.path.realpath(home), path))
+
+
+def write_text(home: Path, path: str, content: str) -> Path:
+    """Write atomically: readers see the old or the new file, never half of one."""
+    target = resolve(home, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".~cocalc-write-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+        try:
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+class FileTooLarge(ValueError):
+    pass
+
+
+def read_text(home: Path, path: str, max_mb: float | None = MAX_FILE_SIZE_MB) -> str:
+    """Read a text file; FileNotFoundError carries CoCalc's ``stat '<abs path>'`` wording."""
+    target = resolve(home, path)
+    try:
+        size = os.stat(target).st_size
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"ENOENT: no such file or directory, stat '{display_path(home, path)}'"
+        ) from None
+    if target.is_dir():
+        raise IsADirectoryError(f"EISDIR: illegal operation on a directory, read")
+    if max_mb is not None and size > max_mb * 1_000_000:
+        raise FileTooLarge(
+            f"Attempt to open large file of size {round(size / 1_000_000)}MB; the maximum allowed size "
+            f"is {max_mb:g}MB. Use vim, emacs, or pico from a terminal instead."
+        )
+    with open(target, "r", encoding="utf-8", errors="replace", newline="") as fh:
+        return fh.read()
+
+
+def listing(home: Path, path: str = "", hidden: bool = False) -> list[dict]:
+    """Directory entries as CoCalc lists them: name, size, mtime (s), isdir, issymlink."""
+    target = resolve(home, path)
+    out = []
+    with os.scandir(target) as it:
+        for entry in it:
+            if not hidden and entry.name.startswith("."):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            item = {"name": entry.name, "size": st.st_size, "mtime": st.st_mtime}
+            if entry.is_dir():
+                item["isdir"] = True
+            if entry.is_symlink():
+                item["issymlink"] = True
+            out.append(item)
+    out.sort(key=lambda e: e["name"])
+    return out
