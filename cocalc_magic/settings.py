@@ -132,9 +132,9 @@ def _read_credentials() -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return {"keys": {}}
     if not isinstance(data, dict):
-        return {}
+        return {"keys": {}}
     keys = data.get("keys")
     data["keys"] = keys if isinstance(keys, dict) else {}
     for key in data["keys"].values():
