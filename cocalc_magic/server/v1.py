@@ -300,8 +300,8 @@ class V1Handler(BaseHandler):
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
-    def ok(event: str, mesg: dict, **fields: Any) -> dict:
-        return {"event": event, "id": mesg["id"], **fields}
+    def ok(_event: str, _mesg: dict, **fields: Any) -> dict:
+        return {"event": _event, "id": _mesg["id"], **fields}
 
     def access(self, caller: Caller, project_id: Any, perm: str) -> str:
         """CoCalc's ``get_project(mesg, permission)``: the project id, or V1Error with its texts."""
