@@ -40,6 +40,28 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    if args.check:
+        return demo.run_check(api=args.api)
+    return demo.run_demo(api=args.api, port=args.port)
+
+
+def _ping(args: argparse.Namespace) -> int:
+    from .client import CoCalc
+    from .errors import CoCalcError
+
+    try:
+        cc = CoCalc(host=args.host, api=args.api)
+        pong = cc.ping()
+    except CoCalcError as exc:
+        print(f"cocalc-magic ping: {exc}", file=sys.stderr)
+        return 1
+    print(f"pong from {cc.host} ({pong.api} API) in {pong.latency_s * 1000:.0f} ms; server time {pong.now}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cocalc-magic", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -59,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow --host other than loopback: anyone reaching it with a key can run commands",
     )
     serve.set_defaults(func=_serve)
+
+    demo = sub.add_parser("demo", help="local server + JupyterLab with the tour notebooks")
+    demo.add_argument("--check", action="store_true", help="run the tour headless and print a summary")
+    demo.add_argument("--api", choices=["v1", "current"], default="current", help="API generation to serve")
+    demo.add_argument("--port", type=int, default=None, help="JupyterLab's port (default: a free one)")
+    demo.set_defaults(func=_demo)
+
+    ping = sub.add_parser("ping", help="check that a CoCalc server answers (COCALC_HOST, COCALC_API_KEY)")
+    ping.add_argument("--host", default=None, help="server URL (default: from the settings)")
+    ping.add_argument("--api", choices=["auto", "v1", "current"], default="auto")
+    ping.set_defaults(func=_ping)
     return parser
 
 

@@ -1,0 +1,465 @@
+// The CoCalc panel's browser side (anywidget ESM). Python fetches, this file renders:
+// projects (virtualised, filtered here as the user types), files, and the kiosk IFrame driven by
+// CoCalc's postMessage protocol (open / closeall / status). Every reply from the IFrame is relayed
+// to Python as a custom message; the auth token arrives only in the "embed" custom message and is
+// never written into the model.
+
+const ROW_H = 30; // px, fixed so the project list can render only the visible rows
+
+function h(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function ago(iso) {
+  if (!iso) return "";
+  const t = Date.parse(iso);
+  if (isNaN(t)) return iso;
+  const s = (Date.now() - t) / 1000;
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 86400 * 30) return `${Math.floor(s / 86400)} d ago`;
+  return new Date(t).toLocaleDateString();
+}
+
+// A list that keeps only the rows in (and near) the viewport in the DOM, for 10,000+ items.
+function virtualList(scroller, renderRow) {
+  const spacer = h("div", "ccp-vspacer");
+  const win = h("div", "ccp-vwindow");
+  spacer.append(win);
+  scroller.append(spacer);
+  let items = [];
+  let queued = false;
+  function draw() {
+    queued = false;
+    const view = scroller.clientHeight || 400;
+    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_H) - 4);
+    const last = Math.min(items.length, Math.ceil((scroller.scrollTop + view) / ROW_H) + 4);
+    spacer.style.height = `${items.length * ROW_H}px`;
+    win.style.transform = `translateY(${first * ROW_H}px)`;
+    const rows = [];
+    for (let i = first; i < last; i++) rows.push(renderRow(items[i], i));
+    win.replaceChildren(...rows);
+  }
+  const later = () => {
+    if (!queued) {
+      queued = true;
+      requestAnimationFrame(draw);
+    }
+  };
+  scroller.addEventListener("scroll", later);
+  const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(later) : null;
+  if (ro) ro.observe(scroller);
+  return {
+    set(newItems) {
+      items = newItems;
+      if (scroller.scrollTop > items.length * ROW_H) scroller.scrollTop = 0;
+      draw();
+    },
+    redraw: draw,
+    dispose() {
+      if (ro) ro.disconnect();
+    },
+  };
+}
+
+function render({ model, el }) {
+  const viewId = Math.random().toString(36).slice(2, 10);
+  const send = (msg) => model.send({ ...msg, view: viewId });
+  const timers = new Set();
+  const later = (fn, ms) => {
+    const id = setTimeout(() => {
+      timers.delete(id);
+      fn();
+    }, ms);
+    timers.add(id);
+    return id;
+  };
+  const cancel = (id) => {
+    if (id) {
+      clearTimeout(id);
+      timers.delete(id);
+    }
+  };
+
+  // ------------------------------------------------------------------ layout
+  const root = h("div", "ccp-root");
+  el.append(root);
+  const header = h("div", "ccp-header");
+  const hostLabel = h("span", "ccp-host");
+  const showAll = h("label", "ccp-showall-label");
+  const showAllBox = h("input", "ccp-showall");
+  showAllBox.type = "checkbox";
+  showAll.append(showAllBox, document.createTextNode(" show all"));
+  const refreshBtn = h("button", "ccp-btn ccp-btn-refresh", "Refresh");
+  header.append(hostLabel, showAll, refreshBtn);
+
+  const body = h("div", "ccp-body");
+  const side = h("div", "ccp-side");
+  const filter = h("input", "ccp-filter");
+  filter.type = "search";
+  filter.placeholder = "Filter projects…";
+  const count = h("div", "ccp-count");
+  const projScroller = h("div", "ccp-projects");
+  const filesBox = h("div", "ccp-files");
+  side.append(filter, count, projScroller, filesBox);
+
+  const main = h("div", "ccp-main");
+  const toolbar = h("div", "ccp-toolbar");
+  const fileLabel = h("span", "ccp-openfile", "No file open");
+  const statusBtn = h("button", "ccp-btn ccp-btn-status", "Status");
+  const closeBtn = h("button", "ccp-btn ccp-btn-closeall", "Close all");
+  const newTab = h("a", "ccp-newtab", "Open in new tab ↗");
+  newTab.target = "_blank";
+  newTab.rel = "noopener noreferrer";
+  newTab.hidden = true;
+  const heightLabel = h("label", "ccp-height-label", "height ");
+  const heightInput = h("input", "ccp-height");
+  heightInput.type = "number";
+  heightInput.min = "200";
+  heightInput.step = "50";
+  heightLabel.append(heightInput);
+  toolbar.append(fileLabel, statusBtn, closeBtn, newTab, heightLabel);
+  const notice = h("div", "ccp-notice");
+  notice.hidden = true;
+  const holder = h("div", "ccp-holder");
+  const placeholder = h("div", "ccp-placeholder", "Choose a notebook to open it here.");
+  holder.append(placeholder);
+  const hint = h("div", "ccp-hint");
+  main.append(toolbar, notice, holder, hint);
+  body.append(side, main);
+  const statusLine = h("div", "ccp-status");
+  root.append(header, body, statusLine);
+
+  // ------------------------------------------------------------------ projects
+  let allProjects = [];
+  let haystack = [];
+  let shown = [];
+  const list = virtualList(projScroller, (p) => {
+    const row = h("div", "ccp-project");
+    if (p.project_id === model.get("project_id")) row.classList.add("ccp-selected");
+    row.dataset.projectId = p.project_id;
+    row.title = `${p.title}\n${p.description || ""}\n${p.project_id}`;
+    const title = h("span", "ccp-ptitle", p.title || "(untitled)");
+    const state = h("span", `ccp-pstate ccp-state-${p.state || "unknown"}`, p.state || "");
+    const when = h("span", "ccp-pwhen", ago(p.last_edited));
+    when.title = p.last_edited || "never edited";
+    row.append(title, state, when);
+    row.addEventListener("click", () => {
+      send({ kind: "select", project_id: p.project_id, path: "" });
+      model.set("project_id", p.project_id);
+      list.redraw();
+    });
+    return row;
+  });
+
+  function applyFilter() {
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!words.length) shown = allProjects;
+    else {
+      shown = [];
+      for (let i = 0; i < allProjects.length; i++) {
+        const hay = haystack[i];
+        if (words.every((w) => hay.includes(w))) shown.push(allProjects[i]);
+      }
+    }
+    count.textContent =
+      shown.length === allProjects.length
+        ? `${allProjects.length} project${allProjects.length === 1 ? "" : "s"}`
+        : `${shown.length} of ${allProjects.length} projects`;
+    list.set(shown);
+  }
+  function loadProjects() {
+    allProjects = model.get("projects") || [];
+    haystack = allProjects.map((p) => `${p.title} ${p.description || ""} ${p.project_id}`.toLowerCase());
+    applyFilter();
+  }
+  filter.addEventListener("input", applyFilter);
+  showAllBox.addEventListener("change", () => {
+    model.set("show_all", showAllBox.checked);
+    model.save_changes();
+  });
+  refreshBtn.addEventListener("click", () => send({ kind: "refresh" }));
+
+  // ------------------------------------------------------------------ files
+  function renderFiles() {
+    const pid = model.get("project_id");
+    const files = model.get("files") || [];
+    const cwd = model.get("cwd") || "";
+    filesBox.replaceChildren();
+    if (!pid) return;
+    const crumbs = h("div", "ccp-crumbs");
+    const parts = cwd ? cwd.split("/") : [];
+    const go = (path) => send({ kind: "select", project_id: pid, path });
+    const rootCrumb = h("a", "ccp-crumb", model.get("project_title") || pid.slice(0, 8));
+    rootCrumb.addEventListener("click", () => go(""));
+    crumbs.append(rootCrumb);
+    parts.forEach((part, i) => {
+      const c = h("a", "ccp-crumb", part);
+      c.addEventListener("click", () => go(parts.slice(0, i + 1).join("/")));
+      crumbs.append(document.createTextNode(" / "), c);
+    });
+    filesBox.append(crumbs);
+    if (cwd) {
+      const up = h("div", "ccp-file ccp-dir ccp-up", "⬑ ..");
+      up.addEventListener("click", () => go(parts.slice(0, -1).join("/")));
+      filesBox.append(up);
+    }
+    if (!files.length) filesBox.append(h("div", "ccp-empty", "(empty folder)"));
+    for (const f of files) {
+      const kind = f.isdir ? "ccp-dir" : f.notebook ? "ccp-notebook" : "ccp-other";
+      const row = h("div", `ccp-file ${kind}`);
+      row.dataset.name = f.name;
+      const icon = f.isdir ? "📁" : f.notebook ? "📓" : "📄";
+      row.append(h("span", "ccp-ficon", icon), h("span", "ccp-fname", f.name + (f.isdir ? "/" : "")));
+      const path = cwd ? `${cwd}/${f.name}` : f.name;
+      row.addEventListener("click", () => {
+        if (f.isdir) go(path);
+        else send({ kind: "open", project_id: pid, path });
+      });
+      filesBox.append(row);
+    }
+  }
+
+  // ------------------------------------------------------------------ the kiosk frame + protocol
+  let frame = null;
+  let origin = "";
+  let kioskUrl = "";
+  let stage = "idle"; // idle | signin | kiosk
+  let gotStatus = false; // the frame's protocol answered since its last load
+  let signedIn = false; // an open was acknowledged since the last load
+  let pending = null; // {project_id, path} to open once the protocol answers
+  let queued = []; // Python's posts that arrived before the protocol answered
+  let pollTimer = null;
+  let statusTimer = null;
+  let ackTimer = null;
+  const secs = (name, dflt) => (Number(model.get(name)) > 0 ? Number(model.get(name)) : dflt);
+
+  function ensureFrame() {
+    if (frame) return frame;
+    frame = h("iframe", "ccp-frame");
+    frame.title = "CoCalc (kiosk mode)";
+    // Deliberately no fullscreen permission (no allow attribute): kiosk mode would take over the page.
+    frame.addEventListener("load", onLoad);
+    placeholder.remove();
+    holder.append(frame);
+    return frame;
+  }
+  function stopTimers() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+    cancel(statusTimer);
+    statusTimer = null;
+  }
+  function showNotice(text, link) {
+    notice.replaceChildren(h("span", "ccp-notice-text", text));
+    if (link) {
+      const a = h("a", "ccp-notice-link", "Open in new tab ↗");
+      a.href = link;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      notice.append(" ", a);
+    }
+    notice.hidden = false;
+  }
+  function post(data) {
+    frame.contentWindow.postMessage(data, origin); // never "*": only the CoCalc origin may read it
+  }
+  function postOpen(p) {
+    post({ action: "open", project_id: p.project_id, path: p.path });
+    cancel(ackTimer);
+    const wait = secs("ack_timeout", 10);
+    ackTimer = later(() => {
+      ackTimer = null;
+      showNotice("CoCalc did not open the file: signed out, or no access to the project.", newTab.href);
+      send({ kind: "event", event: "no_ack", path: p.path, seconds: wait });
+    }, wait * 1000);
+  }
+  function startPolling() {
+    stopTimers();
+    gotStatus = false;
+    signedIn = false;
+    const t0 = performance.now();
+    const poll = () => {
+      try {
+        post({ action: "status" });
+      } catch (err) {
+        /* the frame navigated away; the next load restarts polling */
+      }
+    };
+    poll();
+    pollTimer = setInterval(poll, secs("poll_interval", 0.75) * 1000);
+    const wait = secs("status_timeout", 18);
+    statusTimer = later(() => {
+      stopTimers();
+      showNotice("CoCalc's IFrame protocol does not answer this page.", newTab.href);
+      send({
+        kind: "event",
+        event: "no_status",
+        seconds: Math.round((performance.now() - t0) / 100) / 10,
+        parent_origin: window.location.origin,
+        path: pending && pending.path,
+      });
+    }, wait * 1000);
+  }
+  function onLoad() {
+    if (stage === "signin") {
+      // /auth/impersonate has set the cookie: now the kiosk page (current CoCalc ignores ?auth_token).
+      stage = "kiosk";
+      frame.src = kioskUrl;
+      return;
+    }
+    if (stage === "kiosk") startPolling();
+  }
+  function embed(msg) {
+    ensureFrame();
+    const target = { project_id: msg.project_id, path: msg.path };
+    const newOrigin = msg.origin || new URL(msg.kiosk_url).origin;
+    fileLabel.textContent = msg.path;
+    newTab.href = msg.new_tab_url || msg.kiosk_url;
+    newTab.hidden = false;
+    notice.hidden = true;
+    frame.hidden = false;
+    if (gotStatus && signedIn && newOrigin === origin && frame.src) {
+      pending = target; // a live, signed-in frame: switch files with another open, no reload
+      postOpen(target);
+      return;
+    }
+    stopTimers();
+    cancel(ackTimer);
+    origin = newOrigin;
+    kioskUrl = msg.kiosk_url;
+    pending = target;
+    gotStatus = signedIn = false;
+    if (msg.signin_url && msg.api === "current") {
+      stage = "signin";
+      frame.src = msg.signin_url;
+    } else {
+      stage = "kiosk";
+      frame.src = msg.signin_url || msg.kiosk_url; // legacy: ?auth_token= on the kiosk URL itself
+    }
+  }
+  function onMessage(e) {
+    if (!frame || e.source !== frame.contentWindow || e.origin !== origin) return;
+    const d = e.data;
+    if (d && typeof d === "object" && d.source === "cocalc-project-log") {
+      const ev = d.payload && d.payload.project_log && d.payload.project_log.event;
+      if (ev && ev.filename) hint.textContent = `CoCalc opened ${ev.filename}`;
+      return; // a broadcast, not a reply
+    }
+    if (!d || typeof d !== "object" || !("status" in d)) return;
+    if (!gotStatus) {
+      gotStatus = true;
+      stopTimers();
+      send({ kind: "reply", data: d, poll: true });
+      if (pending) postOpen(pending); // CoCalc's kiosk race: the URL's file never opens by itself
+      const q = queued;
+      queued = [];
+      q.forEach(post);
+      return;
+    }
+    if (d.action === "open" && (d.status === "ack" || d.status === "done" || d.status === "error")) {
+      cancel(ackTimer);
+      ackTimer = null;
+      if (d.status !== "error") {
+        signedIn = true;
+        notice.hidden = true;
+      }
+    }
+    send({ kind: "reply", data: d });
+  }
+  window.addEventListener("message", onMessage);
+
+  function postFromPython(data) {
+    if (!frame || stage === "idle") {
+      send({ kind: "event", event: "no_frame" });
+      return;
+    }
+    if (!gotStatus) queued.push(data);
+    else post(data);
+  }
+  statusBtn.addEventListener("click", () => postFromPython({ action: "status" }));
+  closeBtn.addEventListener("click", () => postFromPython({ action: "closeall" }));
+
+  function onCustom(msg) {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.kind === "embed") embed(msg);
+    else if (msg.kind === "post") postFromPython(msg.data);
+    else if (msg.kind === "blocked") {
+      if (frame) frame.hidden = true;
+      stopTimers();
+      newTab.href = msg.new_tab_url;
+      newTab.hidden = false;
+      fileLabel.textContent = msg.path || "";
+      showNotice(msg.reason, msg.new_tab_url);
+    }
+  }
+  model.on("msg:custom", onCustom);
+
+  // ------------------------------------------------------------------ traits → DOM
+  function syncHeader() {
+    hostLabel.textContent = model.get("host") ? `${model.get("host")} (${model.get("api") || "?"})` : "CoCalc";
+    showAllBox.checked = !!model.get("show_all");
+    root.classList.toggle("ccp-loading", !!model.get("loading"));
+  }
+  function syncMode() {
+    root.classList.toggle("ccp-mode-view", model.get("mode") === "view");
+  }
+  function syncHeight() {
+    const px = Math.max(200, Number(model.get("height")) || 600);
+    holder.style.height = `${px}px`;
+    projScroller.style.maxHeight = `${Math.max(160, Math.round(px * 0.5))}px`;
+    if (document.activeElement !== heightInput) heightInput.value = String(px);
+  }
+  heightInput.addEventListener("change", () => {
+    const px = Math.max(200, Math.round(Number(heightInput.value) || 600));
+    model.set("height", px);
+    model.save_changes();
+  });
+  const syncStatus = () => (statusLine.textContent = model.get("status_line") || "");
+
+  model.on("change:projects", loadProjects);
+  model.on("change:project_id", () => list.redraw());
+  model.on("change:files", renderFiles);
+  model.on("change:cwd", renderFiles);
+  model.on("change:project_title", renderFiles);
+  model.on("change:host", syncHeader);
+  model.on("change:api", syncHeader);
+  model.on("change:show_all", syncHeader);
+  model.on("change:loading", syncHeader);
+  model.on("change:mode", syncMode);
+  model.on("change:height", syncHeight);
+  model.on("change:status_line", syncStatus);
+  syncHeader();
+  syncMode();
+  syncHeight();
+  syncStatus();
+  loadProjects();
+  renderFiles();
+
+  // A view drawn again (re-displayed, page reload): show the open file without a token; the
+  // browser's CoCalc cookie from the first sign-in (if any) still applies.
+  const opened = model.get("opened") || {};
+  if (opened.kiosk_url) {
+    embed({ ...opened, signin_url: null, new_tab_url: opened.kiosk_url });
+  }
+  send({ kind: "hello" });
+
+  return () => {
+    window.removeEventListener("message", onMessage);
+    model.off("msg:custom", onCustom);
+    stopTimers();
+    timers.forEach((id) => clearTimeout(id));
+    list.dispose();
+    try {
+      send({ kind: "bye" });
+    } catch (err) {
+      /* the comm may be gone already */
+    }
+  };
+}
+
+export default { render };

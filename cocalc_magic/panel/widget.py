@@ -1,0 +1,310 @@
+"""The CoCalc panel: an anywidget whose Python side fetches and whose JavaScript side renders.
+
+Python talks to CoCalc through the client (the API key stays in the kernel); the browser gets
+project and file rows through synced traits, and the kiosk URLs through custom messages. The auth
+token travels only in a custom message (``{"kind": "embed", ...}``), never in a synced trait, so a
+saved widget state holds no token. Replies of CoCalc's IFrame protocol come back from the browser
+as custom messages (``{"kind": "reply", ...}``); Python never waits for them (a cell that waited
+would deadlock the kernel), it records them and calls the ``on_reply`` callbacks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import anywidget
+import traitlets as t
+
+from . import rows, texts
+
+_HERE = Path(__file__).parent
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+MAX_REPLIES = 500  # history kept in ``panel.replies``
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+class CoCalcPanel(anywidget.AnyWidget):
+    """Your CoCalc projects, their files, and the chosen notebook in CoCalc's kiosk mode.
+
+    ``panel.open(project, path)``, ``panel.closeall()`` and ``panel.status()`` send CoCalc's IFrame
+    protocol messages; the replies arrive later in ``panel.replies`` and ``panel.on_reply(callback)``.
+    """
+
+    _esm = _HERE / "panel.js"
+    _css = _HERE / "panel.css"
+
+    # Everything synced is safe to save with the notebook: no API key, no auth token.
+    mode = t.Unicode("panel").tag(sync=True)  # "panel" (projects + files + frame) or "view" (frame only)
+    host = t.Unicode("").tag(sync=True)
+    api = t.Unicode("").tag(sync=True)
+    projects = t.List(t.Dict()).tag(sync=True)
+    show_all = t.Bool(False).tag(sync=True)
+    loading = t.Bool(False).tag(sync=True)
+    project_id = t.Unicode("").tag(sync=True)
+    project_title = t.Unicode("").tag(sync=True)
+    cwd = t.Unicode("").tag(sync=True)
+    files = t.List(t.Dict()).tag(sync=True)
+    opened = t.Dict().tag(sync=True)  # {project_id, path, kiosk_url, origin, api}: never a token
+    status_line = t.Unicode("").tag(sync=True)
+    height = t.Int(600).tag(sync=True)
+    # Browser-side timeouts of the IFrame protocol (real-iframe-protocol.md §4.5-4.6).
+    status_timeout = t.Float(18.0).tag(sync=True)
+    ack_timeout = t.Float(10.0).tag(sync=True)
+    poll_interval = t.Float(0.75).tag(sync=True)
+
+    def __init__(self, client: Any = None, *, mode: str = "panel", fetch: bool = True, **kwargs: Any):
+        super().__init__(mode=mode, **kwargs)
+        self._cc = client
+        self._callbacks: list[Callable[[dict], Any]] = []
+        self.replies: list[dict] = []
+        self._views: list[str] = []  # browser views, oldest first; replies count from the newest only
+        self.on_msg(self._on_custom_msg)
+        self.observe(self._on_show_all, names="show_all")
+        if self._connect() and fetch and mode == "panel":
+            self.refresh()
+
+    # ------------------------------------------------------------------ public API
+    def open(self, project: Any = None, path: str | None = None, *, token: bool = True, check: bool = True) -> None:
+        """Show ``path`` of ``project`` (a Project, id, title or title prefix) in the kiosk IFrame.
+
+        Returns at once; the replies (``ack``, ``done`` or ``error``) arrive in ``panel.replies``.
+        ``token=False`` embeds without signing in (the browser's own CoCalc session is used).
+        """
+        if project is None and path is None:  # ipywidgets' Widget.open(): open the comm
+            return super().open()
+        cc = self._connect()
+        if cc is None:
+            return
+        if not isinstance(path, str) or not path.strip("/ "):
+            self.status_line = "Give a file path inside the project, e.g. panel.open(project, 'work/analysis.ipynb')."
+            return
+        path = path.strip().lstrip("/")
+        try:
+            project_id, title, handle = self._resolve(cc, project, need_handle=check)
+            if check and hasattr(handle, "exists") and not handle.exists(path):
+                # CoCalc creates a missing file when asked to open it, so say so instead.
+                self.status_line = texts.one_line(
+                    f"There is no {path} in project {title or project_id}: check the path "
+                    "(CoCalc would create an empty file)."
+                )
+                return
+            embed = cc.embed(project_id, path, token=token)  # a fresh token for each open
+        except Exception as exc:  # noqa: BLE001 - shown in the status line, never as a traceback
+            self.status_line = texts.error_text(exc)
+            return
+        self._embed(embed, project_id, path, title)
+
+    def closeall(self) -> None:
+        """Ask the IFrame to close every open file; the reply arrives in ``panel.replies``."""
+        self.post({"action": "closeall"})
+
+    def status(self) -> None:
+        """Ask the IFrame for its status (open files, connection); the reply arrives in ``panel.replies``."""
+        self.post({"action": "status"})
+
+    def post(self, message: Any) -> None:
+        """Send any message of CoCalc's IFrame protocol to the embedded frame (no reply waited for)."""
+        self.send({"kind": "post", "data": message})
+
+    def on_reply(self, callback: Callable[[dict], Any]) -> Callable[[dict], Any]:
+        """Call ``callback(reply)`` for every reply from the IFrame. Usable as a decorator."""
+        self._callbacks.append(callback)
+        return callback
+
+    def refresh(self) -> None:
+        """Fetch the project list again (``show_all`` decides recent or all)."""
+        cc = self._connect()
+        if cc is None:
+            return
+        self.loading = True
+        try:
+            self.projects = rows.project_rows(cc.projects(all=self.show_all))
+        except Exception as exc:  # noqa: BLE001
+            self.status_line = texts.error_text(exc)
+            return
+        finally:
+            self.loading = False
+        which = "projects" if self.show_all else "recent projects"
+        self.status_line = f"{len(self.projects)} {which} on {self.host}."
+
+    def select(self, project: Any, path: str = "") -> None:
+        """Show the files of ``project`` in folder ``path``."""
+        cc = self._connect()
+        if cc is None:
+            return
+        try:
+            project_id, title, handle = self._resolve(cc, project, need_handle=True)
+            listing = handle.listing(path.strip("/"))
+        except Exception as exc:  # noqa: BLE001
+            self.status_line = texts.error_text(exc)
+            return
+        with self.hold_sync():
+            self.project_id, self.project_title, self.cwd = project_id, title, path.strip("/")
+            self.files = rows.file_rows(listing)
+        where = f"/{self.cwd}" if self.cwd else ""
+        self.status_line = f"{title or project_id}{where}: {len(self.files)} item(s)."
+
+    # ------------------------------------------------------------------ text without widgets
+    def __repr__(self) -> str:
+        bits = [f"host={self.host or '?'}"]
+        if self.mode == "panel":
+            bits.append(f"{len(self.projects)} projects")
+        if self.opened:
+            bits.append(f"open: {self.opened.get('path')} in {self.opened.get('project_id')}")
+        if self.status_line:
+            bits.append(f"status: {self.status_line}")
+        return f"CoCalcPanel({'; '.join(bits)})"
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        data["text/plain"] = self._describe()
+        return data, meta
+
+    def _describe(self) -> str:
+        """What a frontend without widgets shows: the state in plain text (no secrets)."""
+        lines = [f"CoCalc panel for {self.host or 'an unknown host'} ({self.api or 'api unknown'})"]
+        if self.mode == "panel":
+            lines.append(f"{len(self.projects)} project(s), newest first:")
+            for p in self.projects[:10]:
+                lines.append(f"  {p['title'] or '(untitled)'}  [{p['state'] or '?'}]  {p['last_edited'] or ''}  {p['project_id']}")
+            if len(self.projects) > 10:
+                lines.append(f"  … and {len(self.projects) - 10} more")
+        if self.opened:
+            lines.append(f"Open: {self.opened.get('path')}  ({self.opened.get('kiosk_url')})")
+        if self.status_line:
+            lines.append(f"Status: {self.status_line}")
+        lines.append("(Interactive in JupyterLab 4 / Notebook 7 with a live kernel.)")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ internals
+    def _connect(self) -> Any:
+        """The client, made from settings on first use; None (with the reason shown) if that fails."""
+        if self._cc is None:
+            try:
+                from ..client import CoCalc
+
+                self._cc = CoCalc()
+            except Exception as exc:  # noqa: BLE001
+                self.status_line = texts.error_text(exc)
+                return None
+        if not self.host:
+            try:
+                self.host = str(self._cc.host).rstrip("/")
+                self.api = str(self._cc.api)
+            except Exception as exc:  # noqa: BLE001
+                self.status_line = texts.error_text(exc)
+                return None
+        return self._cc
+
+    def _resolve(self, cc: Any, project: Any, need_handle: bool = False) -> tuple[str, str, Any]:
+        """(project_id, title, Project handle or None) for a Project, id, title or prefix."""
+        if project is None or project == "":
+            handle = cc.default_project()
+        elif hasattr(project, "project_id"):
+            handle = project
+        elif isinstance(project, str) and _UUID.match(project) and not need_handle:
+            title = next((p["title"] for p in self.projects if p["project_id"] == project), "")
+            return project, title, None  # no lookup needed: the id is all the embed needs
+        else:
+            handle = cc.project(project)
+        return str(handle.project_id), str(_get(handle, "title", "") or ""), handle
+
+    def _embed(self, embed: Any, project_id: str, path: str, title: str) -> None:
+        kiosk_url = str(embed.kiosk_url)
+        origin = str(_get(embed, "origin", "") or "")
+        framing = _get(embed, "framing")
+        new_tab = _get(embed, "new_tab_url") or kiosk_url
+        if framing is not None and not _get(framing, "allowed", True):
+            self.opened = {}
+            reason = _get(framing, "reason", "") or "the server forbids framing"
+            self.status_line = texts.one_line(f"CoCalc does not allow embedding here ({reason}). Use “Open in new tab”.")
+            self.send({"kind": "blocked", "reason": self.status_line, "new_tab_url": new_tab, "path": path})
+            return
+        self.opened = {
+            "project_id": project_id,
+            "path": path,
+            "title": title,
+            "kiosk_url": kiosk_url,
+            "origin": origin,
+            "api": str(_get(embed, "api", "") or self.api),
+        }
+        line = texts.event_text("loading", {"path": path})
+        token_error = _get(embed, "token_error")
+        if token_error and not _get(embed, "signin_url"):
+            line += texts.one_line(f" Not signing in: {token_error}")
+        self.status_line = line
+        # The only place a token leaves the kernel: a custom message (not saved with widget state).
+        self.send(
+            {
+                "kind": "embed",
+                "project_id": project_id,
+                "path": path,
+                "kiosk_url": kiosk_url,
+                "signin_url": _get(embed, "signin_url"),
+                "new_tab_url": new_tab,
+                "origin": origin,
+                "api": self.opened["api"],
+            }
+        )
+
+    def _on_show_all(self, change: dict) -> None:
+        if change["old"] != change["new"]:
+            self.refresh()
+
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("kind")
+        view = content.get("view")
+        try:
+            if kind == "hello":
+                if view and view not in self._views:
+                    self._views.append(view)
+            elif kind == "bye":
+                if view in self._views:
+                    self._views.remove(view)
+            elif kind == "refresh":
+                self.refresh()
+            elif kind == "select":
+                self.select(content.get("project_id", ""), content.get("path", ""))
+            elif kind == "open":
+                self.open(content.get("project_id", ""), content.get("path", ""), check=False)
+            elif kind == "reply":
+                if self._counts(view):
+                    self._on_reply(content.get("data"))
+            elif kind == "event":
+                if self._counts(view):
+                    self.status_line = texts.event_text(str(content.get("event")), content)
+        except Exception as exc:  # noqa: BLE001 - a widget must not raise into the comm handler
+            self.status_line = texts.error_text(exc)
+
+    def _counts(self, view: Any) -> bool:
+        """Each displayed view embeds its own frame and relays its replies: count the newest only."""
+        if view and view not in self._views:
+            self._views.append(view)
+        return not self._views or not view or view == self._views[-1]
+
+    def _on_reply(self, data: Any) -> None:
+        reply = data if isinstance(data, dict) else {"status": "error", "mesg": f"unexpected reply {data!r}"}
+        self.replies.append(reply)
+        del self.replies[:-MAX_REPLIES]
+        self.status_line = texts.reply_text(reply)
+        for cb in list(self._callbacks):
+            try:
+                cb(reply)
+            except Exception as exc:  # noqa: BLE001
+                self.status_line = texts.one_line(f"on_reply callback failed: {texts.error_text(exc)}")
+
+
+def open_view(client: Any, project: Any, path: str, *, token: bool = True, height: int = 600) -> CoCalcPanel:
+    """A single-file kiosk view of ``path`` (``%cocalc open PATH``): the frame with its buttons only."""
+    view = CoCalcPanel(client, mode="view", fetch=False, height=height)
+    view.open(project, path, token=token)
+    return view

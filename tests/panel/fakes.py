@@ -1,0 +1,154 @@
+"""A small in-memory stand-in for ``cocalc_magic.CoCalc`` (the INTERFACES.md surface the panel uses),
+and a fake comm that records what the widget sends to the browser."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+API_KEY = "sk-FAKEKEYDONOTLEAK0123456789"
+
+
+class CoCalcError(Exception):
+    """Named like the real base class: the panel recognises client errors by that name."""
+
+
+class NotFound(CoCalcError):
+    pass
+
+
+@dataclass
+class FramingCheck:
+    allowed: bool = True
+    reason: str = ""
+
+
+@dataclass
+class Embed:
+    kiosk_url: str
+    signin_url: str | None
+    new_tab_url: str
+    origin: str
+    api: str
+    framing: FramingCheck
+    token_error: str | None = None
+
+
+@dataclass
+class Info:
+    project_id: str
+    title: str
+    description: str = ""
+    state: str | None = "running"
+    last_edited: datetime | None = None
+    created: datetime | None = None
+
+
+@dataclass
+class Entry:
+    name: str
+    size: int = 0
+    mtime: datetime | None = None
+    isdir: bool = False
+
+
+@dataclass
+class FakeProject:
+    project_id: str
+    title: str
+    files: dict = field(default_factory=dict)  # folder path -> [Entry]
+
+    def listing(self, path: str = "") -> list[Entry]:
+        if path not in self.files:
+            raise NotFound(f"no such folder {path!r} in project {self.title}: check the path")
+        return list(self.files[path])
+
+    def exists(self, path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        return any(e.name == name for e in self.files.get(folder, []))
+
+
+class FakeClient:
+    def __init__(self, api: str = "current", n_projects: int = 3, n_old: int = 2):
+        self.host = "http://127.0.0.1:5999"
+        self.api = api
+        self.api_key = API_KEY
+        self.calls: list[tuple] = []
+        self.tokens: list[str] = []
+        self.framing = FramingCheck(True, "")
+        self.embed_error: Exception | None = None
+        self.token_error: str | None = None
+        now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+        self.infos = [
+            Info(f"00000000-0000-4000-8000-{i:012d}", f"Project {i}", f"desc {i}", "running" if i % 2 else "opened",
+                 now - timedelta(hours=i))
+            for i in range(n_projects + n_old)
+        ]
+        self.infos.reverse()  # the panel sorts newest first itself
+        self.n_recent = n_projects
+        self.projects_obj = {
+            info.project_id: FakeProject(
+                info.project_id,
+                info.title,
+                {
+                    "": [Entry("zeta.txt", 3), Entry("data", isdir=True), Entry("analysis.ipynb", 10),
+                         Entry(".analysis.ipynb.sage-jupyter2", 1), Entry("Alpha.ipynb", 5)],
+                    "data": [Entry("inner.ipynb", 7)],
+                },
+            )
+            for info in self.infos
+        }
+
+    def projects(self, all: bool = False, search=None):  # noqa: A002 - the client's name
+        self.calls.append(("projects", all))
+        newest = sorted(self.infos, key=lambda i: i.last_edited, reverse=True)
+        return newest if all else newest[: self.n_recent]
+
+    def project(self, ref):
+        self.calls.append(("project", ref))
+        for p in self.projects_obj.values():
+            if ref in (p.project_id, p.title) or p.title.startswith(str(ref)):
+                return p
+        raise NotFound(f"no project {ref!r}: use a project id, its exact title or a unique prefix")
+
+    def default_project(self):
+        raise NotFound("no default project: set COCALC_PROJECT_ID or run %cocalc use PROJECT")
+
+    def embed(self, project_id: str, path: str, token: bool = True) -> Embed:
+        self.calls.append(("embed", project_id, path, token))
+        if self.embed_error:
+            raise self.embed_error
+        kiosk = f"{self.host}/projects/{project_id}/files/{path}?fullscreen=kiosk&session="
+        signin = None
+        if token and not self.token_error:
+            t = secrets.token_hex(12)
+            self.tokens.append(t)
+            signin = (kiosk + f"&auth_token={t}") if self.api == "v1" else f"{self.host}/auth/impersonate?auth_token={t}"
+        return Embed(kiosk, signin, signin or kiosk, self.host, self.api, self.framing,
+                     self.token_error if token else None)
+
+
+class Recorder:
+    """Captures every comm message the widget sends (trait updates and custom messages)."""
+
+    def __init__(self, widget, monkeypatch):
+        self.sent: list[dict] = []
+        monkeypatch.setattr(widget.comm, "send", lambda data=None, buffers=None, **kw: self.sent.append(data))
+
+    def custom(self, kind: str | None = None) -> list[dict]:
+        out = [m["content"] for m in self.sent if m and m.get("method") == "custom"]
+        return [c for c in out if kind is None or c.get("kind") == kind]
+
+    def updates(self) -> list[dict]:
+        return [m["state"] for m in self.sent if m and m.get("method") == "update"]
+
+
+def from_browser(widget, content: dict) -> None:
+    """What the JavaScript's model.send(content) does."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def set_from_browser(widget, **state) -> None:
+    """What the JavaScript's model.set(...) + save_changes() does."""
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []})
