@@ -19,19 +19,18 @@ SECRET_RE = re.compile(r"\bsk[-_][A-Za-z0-9_-]{6,}")
 
 
 def mask(secret: str | None) -> str:
-    """``sk_…abcd``: the prefix and the last 4 characters at most (same rule as settings.mask)."""
-    if not secret:
-        return "(none)"
-    try:
-        from .settings import mask as settings_mask
-    except ImportError:  # settings not there yet: the same rule, locally
-        prefix = secret[:3] if secret[:3] in ("sk_", "sk-") else ""
-        return f"{prefix}…{secret[-4:]}" if len(secret) > 8 else f"{prefix}…"
+    """``sk_…abcd``: the prefix and the last 4 characters at most (settings.mask)."""
+    from .settings import mask as settings_mask
+
     return settings_mask(secret)
 
 
 def scrub(text: str, *secrets: str | None) -> str:
-    """Replace the given secrets, and anything shaped like a key, by their masked form."""
+    """Replace the given secrets, every secret the settings module has seen, and anything shaped
+    like a key, by their masked form."""
+    from .settings import redact
+
+    text = redact(text)
     for s in secrets:
         if s and s in text:
             text = text.replace(s, mask(s))

@@ -188,19 +188,16 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_whoami(self, a):
-        from ._magic_display import Report, mask, result_fate
+        from ._magic_display import Report, result_fate
 
         s = self.settings()
-        src = dict(getattr(s, "sources", {}) or {})
-        if self._used_project and src.get("project") == "argument":
-            src["project"] = "%cocalc use"
-
-        def row(field: str, value: str) -> tuple[str, str]:
-            where = src.get(field)
-            return (field, f"{value}    ({where})" if where else value)
-
-        rows = [row("host", s.host), row("api_key", mask(s.api_key) if s.api_key else "(none: run %cocalc login)"),
-                row("project", s.project or "(none)"), row("timeout", f"{s.timeout} s" if s.timeout else "(client default)")]
+        rows = []
+        for field, value, where in s.describe():
+            if field == "project" and self._used_project and where == "argument":
+                where = "%cocalc use"
+            rows.append((field, f"{value}    ({where})" if where and where != "not set" else value))
+        if not s.api_key:
+            rows[1] = ("api_key", "(none: run %cocalc login)")
         ident = None
         if s.api_key:
             cc = self.client()
@@ -435,24 +432,22 @@ class CoCalcMagics(Magics):
 
     # --- commands
     def _exec(self, cc, p, command: str, timeout: float | None):
-        """Run a bash command line; print its output as is; cancel it on Ctrl-C where possible."""
+        """Run a bash command line as a background job; print its output as is; Ctrl-C cancels it.
 
-        def launch():
-            if cc.api == "current":  # a background job can be cancelled
-                return p.exec(command, bash=True, timeout=timeout, background=True)
-            return p.exec(command, bash=True, timeout=timeout)
+        The client's ExecJob signals the remote process on the current generation; on the legacy
+        one nothing can stop it, so the wait ends and the command runs on until its timeout.
+        """
+        job = self._call(lambda: p.exec(command, bash=True, timeout=timeout, background=True), "the command",
+                         on_interrupt=lambda: "it may have started in the project")
 
-        legacy_note = "the legacy API cannot cancel it: it runs on in the project until its timeout"
-        out = self._call(launch, "the command", on_interrupt=lambda: legacy_note if cc.api != "current"
-                         else "it may have started in the project")
-        if hasattr(out, "wait"):
-            job = out
-
-            def cancel() -> str:
-                job.cancel()
+        def cancel() -> str:
+            if job.cancel():
                 return "cancelled the command in the project"
+            if cc.api == "v1":
+                return "the legacy API cannot cancel it: it runs on in the project until its timeout"
+            return "it could not be cancelled and runs on in the project until its timeout"
 
-            out = self._call(job.wait, "the command", on_interrupt=cancel)
+        out = self._call(job.wait, "the command", on_interrupt=cancel)
         if out.stdout:
             sys.stdout.write(out.stdout)
             sys.stdout.flush()

@@ -25,7 +25,16 @@ class Run:
         self.stdout, self.stderr = cap.stdout, cap.stderr
         self.outputs = [o.data for o in cap.outputs]
         self.result = res.result
+        # What a kernel sends as the cell's execute_result (the plain shell prints only text/plain).
+        self.shown = res.result and self._format(res.result)
         self.error = res.error_in_exec or res.error_before_exec
+
+    @staticmethod
+    def _format(obj):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        data, _ = InteractiveShell.instance().display_formatter.format(obj)
+        return data
 
     @property
     def ok(self) -> bool:

@@ -85,7 +85,7 @@ def test_whoami_text_and_html(ip, srv):
     (out,) = r.outputs
     text, html = out["text/plain"], out["text/html"]
     assert text.startswith("CoCalc settings\n")
-    assert f"host         {srv.url}    (environment (COCALC_HOST))" in text
+    assert re.search(rf"^  host +{re.escape(srv.url)}    \(environment \(COCALC_HOST\)\)$", text, re.M)
     assert "(environment (COCALC_API_KEY))" in text and srv.api_key[-4:] in text
     assert re.search(r"key scope +account", text) and re.search(rf"account +{srv.account_id}", text)
     assert re.search(rf"api +{srv.api}", text)
@@ -97,7 +97,7 @@ def test_whoami_without_key_says_how_to_log_in(ip, srv, monkeypatch):
     monkeypatch.delenv("COCALC_API_KEY")
     r = run(ip, "%cocalc whoami")
     assert r.ok
-    assert "api_key      (none: run %cocalc login)" in r.outputs[0]["text/plain"]
+    assert re.search(r"^  api_key +\(none: run %cocalc login\)$", r.outputs[0]["text/plain"], re.M)
 
 
 def test_no_key(ip, srv, monkeypatch):
@@ -206,11 +206,11 @@ def test_projects_table_newest_first_and_capture(ip, srv, cc):
     b = cc.create_project(f"{tag} second")
     r = run(ip, f"%cocalc projects {tag}")
     assert r.ok, r
-    (out,) = r.outputs
+    out = r.shown
     assert out["text/plain"].index(f"{tag} second") < out["text/plain"].index(f"{tag} first")
     assert f"{tag} first" in out["text/html"] and "<table" in out["text/html"]
     r = run(ip, f"ps = %cocalc projects {tag}")
-    assert r.ok and r.outputs == []
+    assert r.ok and r.outputs == [] and r.stdout == ""
     assert [p.project_id for p in ip.user_ns["ps"]] == [b.project_id, a.project_id]
     assert [p.title for p in ip.user_ns["ps"]] == [f"{tag} second", f"{tag} first"]
 
@@ -228,7 +228,7 @@ def test_use_sets_the_default_project(ip, srv, proj, magics):
     assert r.stdout == f"Default project: {proj.title} ({proj.project_id})\n"
     assert run(ip, "%cocalc exec echo here").stdout == "here\n"
     r = run(ip, "%cocalc whoami")
-    assert f"project      {proj.project_id}    (%cocalc use)" in r.outputs[0]["text/plain"]
+    assert re.search(rf"^  project +{proj.project_id}    \(%cocalc use\)$", r.outputs[0]["text/plain"], re.M)
     run(ip, "%config CoCalcMagics.project = 'something-else'")  # a later %config wins
     assert magics.settings().project == "something-else"
 
@@ -296,7 +296,7 @@ def test_ls(ip, srv, proj):
     proj.write("two.txt", "22")
     r = run(ip, f"%cocalc ls -p {proj.project_id}")
     assert r.ok, r
-    (out,) = r.outputs
+    out = r.shown
     text = out["text/plain"]
     assert text.splitlines()[0].startswith(f"{proj.title}:~: ")
     assert re.search(r"^  dir/ ", text, re.M) and re.search(r"^  two\.txt +2 B ", text, re.M)
@@ -345,7 +345,7 @@ def test_exec_captured(ip, srv, proj):
     res = ip.user_ns["res"]
     assert (res.stdout, res.stderr, res.exit_code) == ("CAPTURED\n", "", 0)
     r = run(ip, "res")
-    assert r.outputs and "text/plain" in r.outputs[0]
+    assert "exit code 0" in r.shown["text/html"] and "CAPTURED" in r.shown["text/plain"]
 
 
 def test_exec_timeout(ip, srv, proj):
@@ -416,9 +416,11 @@ def test_push_and_pull_text_and_binary(ip, srv, proj, clean_env):
     r = run(ip, f"%cocalc push -p {proj.project_id} b.bin")
     assert r.stdout == f"Pushed b.bin (1024 bytes, binary) to {proj.title}:b.bin\n", r
     assert proj.read("remote/t.txt") == "héllo\n" and proj.read_bytes("b.bin") == blob
+    r = run(ip, f"%cocalc pull -p {proj.project_id} remote/t.txt back.txt")
+    assert r.stdout == f"Wrote back.txt (7 bytes, text) from {proj.title}:remote/t.txt\n", r
+    assert (work / "back.txt").read_text(encoding="utf-8") == "héllo\n"
     r = run(ip, f"%cocalc pull -p {proj.project_id} remote/t.txt")
-    assert r.stdout == f"Wrote t.txt (7 bytes, text) from {proj.title}:remote/t.txt\n", r
-    assert (work / "t.txt").read_text(encoding="utf-8") == "héllo\n"
+    assert r.stdout == f"Overwrote t.txt (7 bytes, text) from {proj.title}:remote/t.txt\n", r
     r = run(ip, f"%cocalc pull -p {proj.project_id} b.bin copy/b2.bin")
     assert r.stdout == f"Wrote copy/b2.bin (1024 bytes, binary) from {proj.title}:b.bin\n", r
     assert (work / "copy" / "b2.bin").read_bytes() == blob
@@ -447,10 +449,10 @@ def test_token_returned_masked(ip, srv):
     tok = ip.user_ns["t"]
     assert isinstance(tok, str) and len(str(tok)) > 8
     r = run(ip, "t")
-    shown = repr(r.outputs)
+    shown = repr(r.shown) + r.stdout
     assert str(tok) not in shown and str(tok)[-4:] in shown
     r = run(ip, "%cocalc token")
-    assert r.ok and "auth token" in repr(r.outputs) and str(tok) not in repr(r.outputs)
+    assert r.ok and "auth token" in repr(r.shown) and str(tok) not in repr(r.shown) + r.stdout
 
 
 def test_panel_and_open(ip, srv, proj):
