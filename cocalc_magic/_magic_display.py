@@ -159,16 +159,34 @@ def result_fate() -> str:
     if caller is None:
         return "kept"
     try:
-        for ins in dis.get_instructions(caller.f_code):
-            if ins.offset <= caller.f_lasti:
-                continue
-            if ins.opname in _DISPLAY_OPS:
-                return "display"
-            if ins.opname == "CALL_INTRINSIC_1" and ins.arg == 1:  # 3.12+: INTRINSIC_PRINT
-                return "display"
-            if ins.opname in _DISCARD_OPS:
-                return "discard"
-            return "kept"
+        op, arg = _next_op(caller.f_code, caller.f_lasti)
     except Exception:
-        pass
-    return "kept"
+        return "kept"
+    if op in _DISPLAY_OPS or (op == "CALL_INTRINSIC_1" and arg == 1):  # 3.12+: INTRINSIC_PRINT
+        return "display"
+    return "discard" if op in _DISCARD_OPS else "kept"
+
+
+def _next_op(code, lasti: int) -> tuple[str, int]:
+    """The instruction after the call at ``lasti``: read in place (skipping the call's inline
+    caches), so the cost does not grow with the size of the cell; ``dis`` as the fallback."""
+    import opcode
+
+    raw = code.co_code
+    name = opcode.opname[raw[lasti]]
+    caches = getattr(opcode, "_inline_cache_entries", None)
+    i = -1
+    if name == "CACHE":  # 3.11+: f_lasti is the call's last inline cache entry
+        i = lasti + 2
+    elif name.startswith("CALL") and caches is not None:
+        n = caches.get(name, 0) if isinstance(caches, dict) else caches[raw[lasti]]
+        i = lasti + 2 + 2 * n
+    if i >= 0:
+        while i < len(raw) and opcode.opname[raw[i]] == "EXTENDED_ARG":
+            i += 2
+        if i < len(raw):
+            return opcode.opname[raw[i]], raw[i + 1]
+    for ins in dis.get_instructions(code):
+        if ins.offset > lasti:
+            return ins.opname, ins.arg or 0
+    return "", 0

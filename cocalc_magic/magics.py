@@ -90,29 +90,18 @@ class CoCalcMagics(Magics):
 
     # ------------------------------------------------------------------ calls, errors, Ctrl-C
     def _call(self, fn: Callable[[], Any], what: str, on_interrupt: Callable[[], str] | None = None) -> Any:
-        """Run one client call in a worker thread, so that Ctrl-C stops the wait at once.
+        """Run one client call; on Ctrl-C stop waiting and say what became of the work.
 
-        On Ctrl-C: ``on_interrupt`` (e.g. cancel the remote job) says what became of the work; the
-        cached client is dropped, since its worker may still be inside a request.
+        The call runs in the kernel's main thread: Linux hands a process's SIGINT to the main
+        thread, so a blocking socket read ends at once with KeyboardInterrupt (no helper thread,
+        no polling). ``on_interrupt`` (e.g. cancel the remote job) returns what happened to the
+        work; the cached client is dropped, since its connection was cut mid-request.
         """
-        from ._magic_display import CoCalcMagicError
-
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def work() -> None:
-            try:
-                box["value"] = fn()
-            except BaseException as exc:  # handed to the waiting thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=work, name="cocalc-magic-call", daemon=True).start()
         try:
-            while not done.wait(0.25):
-                pass
+            return fn()
         except KeyboardInterrupt:
+            from ._magic_display import CoCalcMagicError
+
             note = "it may still finish on the server"
             if on_interrupt is not None:
                 try:
@@ -121,9 +110,6 @@ class CoCalcMagics(Magics):
                     note = f"could not cancel it: {exc}"
             self._drop_client()
             raise CoCalcMagicError(f"Interrupted: stopped waiting for {what}; {note}.") from None
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
 
     def _guard(self, fn: Callable[..., Any], *args) -> Any:
         """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set."""
