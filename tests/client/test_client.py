@@ -259,3 +259,36 @@ def test_raw_escape_hatches(cc, proj):
     else:
         assert "now" in cc.call_hub("system.ping")
         assert cc.call_project(proj.project_id, "system.exec", {"command": "echo", "args": ["hi"]})["stdout"] == "hi\n"
+
+
+def test_read_over_the_server_limit(cc, proj):
+    proj.exec("head -c 11000000 /dev/zero | tr '\\0' a > big.txt", bash=True)
+    if cc.api == "v1":  # the legacy project refuses files over 10 MB: said plainly, with a way out
+        with pytest.raises(E.InvalidRequest) as info:
+            proj.read("big.txt")
+        text = str(info.value)
+        assert "maximum allowed size is 10MB" in text and "exec" in text and "\n" not in text
+    else:  # the conat read has no size check: the whole file comes back
+        assert len(proj.read("big.txt")) == 11_000_000
+
+
+def test_cancel_signals_the_remote_process(cc, proj):
+    job = proj.exec("sleep 30", bash=True, background=True, timeout=40)
+    if cc.api == "v1":
+        assert job.cancel() is False  # legacy: nothing to signal, we only stop waiting
+        return
+    assert job.pid
+    assert proj.exec("kill", "-0", str(job.pid)).exit_code == 0
+    assert job.cancel() is True
+    deadline = time.monotonic() + 10
+    while proj.exec("kill", "-0", str(job.pid)).exit_code == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proj.exec("kill", "-0", str(job.pid)).exit_code != 0
+
+
+def test_map_progress_line_on_a_terminal(cc, proj, capsys):
+    proj.ensure_running()
+    result = cc.map(lambda i: proj.write(f"p/{i}.txt", "x"), range(5), workers=2, progress=True)
+    assert result.ok and len(result) == 5
+    err = capsys.readouterr().err
+    assert "cocalc: 5/5" in err and err.endswith("\n")
