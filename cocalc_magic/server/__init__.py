@@ -37,6 +37,7 @@ class LocalServer:
         allow_http_parents: bool = False,
         iframe_comm_hosts: str | None = None,
         allow_non_loopback: bool = False,
+        frame_ancestors: str | None = None,
     ):
         if api not in API_GENERATIONS:
             raise ValueError(f"api must be one of {API_GENERATIONS}, not {api!r}")
@@ -51,6 +52,7 @@ class LocalServer:
         self.demo = demo
         self.start_delay = start_delay
         self.allow_http_parents = allow_http_parents
+        self.frame_ancestors = frame_ancestors  # e.g. "'none'" to test the framing-forbidden path
         self.iframe_comm_hosts = iframe_comm_hosts
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -136,6 +138,7 @@ class LocalServer:
             runtime=ProjectRuntime(store, start_delay=self.start_delay),
             api=self.api,
             allow_http_parents=self.allow_http_parents,
+            frame_ancestors=self.frame_ancestors,
         )
         if self.iframe_comm_hosts is not None:
             store.set_setting("iframe_comm_hosts", self.iframe_comm_hosts)

@@ -31,6 +31,7 @@ class ServerContext:
     runtime: ProjectRuntime
     api: str = "current"  # "v1" (a self-hosted CoCalc of 2024) or "current" (cocalc.com today)
     allow_http_parents: bool = False  # kiosk bridge: also answer http://127.0.0.1/localhost parents
+    frame_ancestors: str | None = None  # app pages: CSP frame-ancestors value; None allows framing
     base_url: str = ""  # set once the server listens, e.g. http://127.0.0.1:41234
     caches: dict[str, Any] = field(default_factory=dict)  # small per-server caches and throttles
 

@@ -1,0 +1,78 @@
+"""The renderer and the origin rules on their own: safe HTML, CoCalc's block_origin cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from cocalc_magic.server.kiosk import allowed_hosts, block_origin
+from cocalc_magic.server.render import render_markdown, render_notebook, sanitize_html
+
+
+@pytest.mark.parametrize(
+    "dirty, clean",
+    [
+        ("<b>x</b><script>alert(1)</script>", "<b>x</b>"),
+        ('<a href="javascript:alert(1)">x</a>', '<a target="_blank" rel="noopener noreferrer">x</a>'),
+        ('<img src=x onerror="alert(1)">y', "y"),
+        ("<div style='background:url(x)' onclick='f()'>z</div>", "<div>z</div>"),
+        ("<style>body{display:none}</style><p>t</p>", "<p>t</p>"),
+        ("<table><tr><td colspan=2>1", '<table><tr><td colspan="2">1</td></tr></table>'),
+        ("<iframe src='https://x'></iframe>ok", "ok"),
+    ],
+)
+def test_sanitizer_keeps_only_inert_markup(dirty, clean):
+    assert sanitize_html(dirty) == clean
+
+
+def test_markdown_subset_is_escaped_and_readable():
+    html = render_markdown("## Title\n\n- one\n- **two**\n\n```\n<x>\n```\n[ok](https://a.b/?q=1&r=2) [bad](javascript:alert(1))")
+    assert "<h2>Title</h2>" in html
+    assert "<ul>\n<li>one</li>\n<li><strong>two</strong></li>\n</ul>" in html
+    assert "<pre><code>&lt;x&gt;</code></pre>" in html
+    assert '<a href="https://a.b/?q=1&amp;r=2"' in html
+    assert "javascript" not in html  # the unsafe link becomes its bare text
+
+
+def test_broken_and_empty_notebooks_say_so():
+    assert "This notebook is empty." in render_notebook("")
+    html = render_notebook("{not json")
+    assert "This notebook could not be read" in html and "{not json" in html
+    assert "it has no list of cells (is it nbformat 4?)" in render_notebook('{"worksheets": []}')
+
+
+# CoCalc's own cases (src/smc-webapp/test/iframe-comm.test.ts@088cce0d79), plus ports and http
+@pytest.mark.parametrize(
+    "origin, hosts, blocked",
+    [
+        ("https://bar.com", ["bar.com"], False),
+        ("https://foobar.com", ["bar.com"], True),
+        ("https://x.bar.com", ["bar.com"], True),
+        ("https://x.baz.com", [".baz.com"], False),
+        ("https://baz.com", [".baz.com"], False),
+        ("https://foobaz.com", [".baz.com"], True),
+        ("https://bar.com:8443", ["bar.com"], True),
+        ("http://bar.com", ["bar.com"], True),
+        ("https://bar.com", [], True),
+    ],
+)
+def test_block_origin_follows_cocalc(origin, hosts, blocked):
+    assert block_origin(origin, hosts) is blocked
+
+
+@pytest.mark.parametrize(
+    "origin, blocked",
+    [
+        ("http://127.0.0.1:8888", False),
+        ("http://localhost:1234", False),
+        ("http://127.0.0.2:8888", True),
+        ("http://example.com", True),
+    ],
+)
+def test_http_loopback_parents_only_with_the_option(origin, blocked):
+    assert block_origin(origin, [], allow_http_parents=True) is blocked
+    assert block_origin(origin, [], allow_http_parents=False) is True
+
+
+def test_allowed_hosts_are_cocalcs_tokens():
+    assert allowed_hosts(".example.test, jupyter.x.org;Foo") == [".example.test", "jupyter.x.org", "oo"]
+    assert allowed_hosts(None) == [] and allowed_hosts("") == []
