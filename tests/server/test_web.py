@@ -350,3 +350,16 @@ def test_static_assets_are_served(site):
     assert r.status_code == 200 and "There is no payload" in r.text
     assert requests.get(f"{site.url}/static/cocalc-magic/kiosk.css").status_code == 200
     assert requests.get(f"{site.url}/static/cocalc-magic/../kiosk.py").status_code in (403, 404)
+
+
+@V1
+def test_v1_token_sign_in_is_throttled_per_token(site):
+    token = "T" * 20 + str(time.time_ns())[-4:]
+    for _ in range(6):
+        assert "auth_token is not valid" in requests.get(site.file_url + "?auth_token=" + token).text
+    text = requests.get(site.file_url + "?auth_token=" + token).text
+    assert "sign_in_check fail(ip=127.0.0.1): Too many attempts per minute to sign in as &quot;TTTT…&quot;." in text
+    assert token not in text
+    # another token is not affected, and the real one still works
+    s = requests.Session()
+    assert "hello from the notebook" in s.get(site.kiosk_url + "&auth_token=" + site.token()).text
