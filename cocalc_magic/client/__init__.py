@@ -1,0 +1,820 @@
+"""A Python client for CoCalc that speaks both API generations.
+
+``CoCalc`` is the facade (settings, detection of the generation, account-level calls, bulk
+``map``); ``Project`` is a handle on one project (files, exec, life cycle). The protocol lives in
+``v1.py`` and ``current.py``, HTTP in ``transport.py``, return values in ``models.py``::
+
+    from cocalc_magic import CoCalc
+    cc = CoCalc()                      # host/key from arguments, %config, env, credentials file
+    p = cc.project("My project")       # id, exact title or unique title prefix
+    p.write("hello.txt", "hi\\n"); p.exec("cat hello.txt").stdout
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Sequence
+from urllib.parse import quote, urlsplit
+
+from .. import settings as _settings
+from ..errors import (
+    AuthenticationError,
+    CoCalcConnectionError,
+    CoCalcError,
+    CommandFailed,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    ProtocolError,
+    ServerTimeout,
+)
+from ..settings import SecretStr, Settings, mask, redact
+from .backend import Backend
+from .current import CurrentBackend
+from .models import (
+    Account,
+    Embed,
+    ExecResult,
+    FileEntry,
+    FramingCheck,
+    Identity,
+    Listing,
+    MapResult,
+    Pong,
+    ProjectInfo,
+    ProjectList,
+    UserInfo,
+)
+from .transport import Transport, error_in
+from .v1 import V1Backend
+
+log = logging.getLogger("cocalc_magic.client")
+
+API_CHOICES = ("auto", "v1", "current")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+RUNNING_TTL = 300.0  # seconds a "this project is running" observation is trusted
+DEFAULT_EXEC_TIMEOUT = 60.0  # seconds; the same on both generations (v1's own default is 10, current's 60)
+DEFAULT_START_TIMEOUT = 120.0
+
+
+def is_uuid(value: Any) -> bool:
+    return isinstance(value, str) and bool(UUID_RE.match(value))
+
+
+class CoCalc:
+    """A client for one CoCalc server (either API generation, detected by itself).
+
+    ``api``: "auto" (probe the current generation, fall back to legacy v1), "v1" or "current".
+    ``retries``/``backoff``: how idempotent calls are retried (exponential backoff with jitter).
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        api_key: str | None = None,
+        api: str = "auto",
+        timeout: float | None = None,
+        project: str | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+    ) -> None:
+        if api not in API_CHOICES:
+            raise ValueError(f"api must be one of {', '.join(API_CHOICES)}, not {api!r}")
+        self.settings: Settings = _settings.resolve(host=host, api_key=api_key, project=project,
+                                                    timeout=timeout, config=config)
+        self.start_timeout = float(start_timeout)
+        self._transport = Transport(self.settings.host, self.settings.api_key, self.settings.timeout,
+                                    retries=retries, backoff=backoff)
+        self._requested_api = api
+        self._backend: Backend | None = None
+        self._detect_lock = threading.Lock()
+        self._running: dict[str, float] = {}
+        self._identity: Identity | None = None
+        if api != "auto":
+            self._backend = self._make_backend(api)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def host(self) -> str:
+        return self.settings.host
+
+    @property
+    def api(self) -> str:
+        """``"v1"`` or ``"current"`` (probes the server the first time it is asked)."""
+        return self._b.api
+
+    @property
+    def timeout(self) -> float:
+        return self.settings.timeout
+
+    @property
+    def max_write_bytes(self) -> int:
+        """The largest plain-ASCII text ``p.write`` can send under this server's body limit."""
+        return self._b.max_write_bytes
+
+    def __repr__(self) -> str:
+        api = self._backend.api if self._backend else f"{self._requested_api} (not probed yet)"
+        key = mask(self.settings.api_key) if self.settings.api_key else None
+        return f"CoCalc(host={self.host!r}, api={api!r}, api_key={key!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._transport.close()
+
+    def __enter__(self) -> "CoCalc":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ detection
+    def _make_backend(self, api: str) -> Backend:
+        return V1Backend(self._transport) if api == "v1" else CurrentBackend(self._transport)
+
+    @property
+    def _b(self) -> Backend:
+        if self._backend is None:
+            self._detect()
+        assert self._backend is not None
+        return self._backend
+
+    def _detect(self) -> Pong | None:
+        """Probe the current generation (``system.ping`` on the hub bridge); a 404 or an HTML
+        answer means legacy, confirmed with ``/api/v1/ping``. Returns the probe's Pong if any."""
+        with self._detect_lock:
+            if self._backend is not None:
+                return None
+            started = time.perf_counter()
+            current = CurrentBackend(self._transport)
+            try:
+                reply = self._transport.post("/api/conat/hub", {"name": "system.ping", "args": []},
+                                             endpoint="/api/conat/hub system.ping (probe)", idempotent=True)
+            except (NotFound, ProtocolError) as err:
+                if err.status is None or err.status >= 500:
+                    raise
+                log.debug("no conat bridge at %s (%s); trying the legacy API", self.host, err)
+            else:
+                self._backend = current
+                text = error_in(reply.data)
+                if text is None and isinstance(reply.data, dict) and "now" in reply.data:
+                    from .models import parse_time
+
+                    return Pong(now=parse_time(reply.data["now"]), latency_s=time.perf_counter() - started,
+                                api="current")
+                return None
+            legacy = V1Backend(self._transport)
+            try:
+                now = legacy.ping()
+            except (NotFound, ProtocolError) as err:
+                raise ProtocolError(
+                    f"{self.host} answers neither the current CoCalc API (/api/conat/hub) nor the legacy one "
+                    f"(/api/v1/ping): {err.message}",
+                    status=err.status, endpoint="/api/v1/ping",
+                    hint="Check the host: it should be the address of a CoCalc server, e.g. https://cocalc.com",
+                ) from None
+            self._backend = legacy
+            return Pong(now=now, latency_s=time.perf_counter() - started, api="v1")
+
+    # ------------------------------------------------------------------ account level
+    def ping(self) -> Pong:
+        """Round trip to the server: its clock, the latency, and the API generation."""
+        if self._backend is None:
+            pong = self._detect()
+            if pong is not None:
+                return pong
+        started = time.perf_counter()
+        now = self._b.ping()
+        return Pong(now=now, latency_s=time.perf_counter() - started, api=self._b.api)
+
+    def whoami(self) -> Identity:
+        """Whom the key belongs to (an account, or a project for a project-scoped key)."""
+        if self._identity is None:
+            self._identity = self._b.whoami()
+        return self._identity
+
+    def projects(self, all: bool = False, search: str | None = None) -> ProjectList:
+        """Your projects, newest first. ``all=False`` is CoCalc's ``projects`` table (edited in the
+        last 21 days); ``all=True`` is ``projects_all`` (every project). Deleted ones are left out.
+        ``search``: case-insensitive words that must all occur in the title, description or id."""
+        rows = [r for r in self._b.list_projects(all) if not r["deleted"]]
+        if search:
+            words = search.lower().split()
+            rows = [r for r in rows
+                    if all_words(words, f"{r['title']} {r['description']} {r['project_id']}".lower())]
+        from datetime import datetime, timezone
+
+        epoch = datetime.fromtimestamp(0, tz=timezone.utc)
+        rows.sort(key=lambda r: (r["last_edited"] or r["created"] or epoch), reverse=True)
+        items = [ProjectInfo(project_id=r["project_id"], title=r["title"], description=r["description"],
+                             state=r["state"], last_edited=r["last_edited"], created=r["created"]) for r in rows]
+        window = "(all)" if all else "(edited in the last 21 days; all=True for every project)"
+        return ProjectList(items, window=window)
+
+    def project(self, ref: "str | Project | ProjectInfo") -> "Project":
+        """A project by id, exact title, or unique title prefix (case-insensitive as a fallback)."""
+        if isinstance(ref, Project):
+            return ref
+        if isinstance(ref, ProjectInfo):
+            return Project(self, ref.project_id, ref.title)
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidRequest("a project reference must be a project id, a title or a title prefix",
+                                 hint="cc.projects() lists your projects")
+        ref = ref.strip()
+        if is_uuid(ref):
+            try:
+                row = self._b.project_row(ref.lower())
+            except (NotFound, PermissionDenied, InvalidRequest):
+                raise NotFound(f"no project with id {ref} is visible to this key") from None
+            except AuthenticationError:
+                if self.whoami().scope == "project" and self.whoami().project_id == ref.lower():
+                    return Project(self, ref.lower(), None)
+                raise
+            return Project(self, row["project_id"], row["title"])
+        rows = [r for r in self._b.list_projects(True) if not r["deleted"]]
+        for matcher in (
+            lambda r: r["title"] == ref,
+            lambda r: r["title"].lower() == ref.lower(),
+            lambda r: r["title"].startswith(ref),
+            lambda r: r["title"].lower().startswith(ref.lower()),
+        ):
+            hits = [r for r in rows if matcher(r)]
+            if len(hits) == 1:
+                return Project(self, hits[0]["project_id"], hits[0]["title"])
+            if len(hits) > 1:
+                listed = ", ".join(f"{h['title']!r} ({h['project_id']})" for h in hits[:8])
+                more = f" and {len(hits) - 8} more" if len(hits) > 8 else ""
+                raise InvalidRequest(f"{ref!r} matches {len(hits)} projects: {listed}{more}",
+                                     hint="Use the project id or a longer part of the title")
+        known = ", ".join(repr(r["title"]) for r in rows[:8]) or "none"
+        raise NotFound(f"no project titled {ref!r} (or starting so); your projects: {known}"
+                       f"{' …' if len(rows) > 8 else ''}",
+                       hint="Check the title, or use the project id (cc.projects(all=True) lists them)")
+
+    def default_project(self) -> "Project":
+        """The project from the settings (argument, ``%config``, ``COCALC_PROJECT_ID``, ``use``)."""
+        if not self.settings.project:
+            raise NotFound("no default project is set",
+                           hint="Set COCALC_PROJECT_ID, pass CoCalc(project=...), or `%cocalc use <project>`")
+        return self.project(self.settings.project)
+
+    def create_project(self, title: str, description: str = "", start: bool = False) -> "Project":
+        """Create a project (and start it, waiting until it runs, when ``start``)."""
+        pid = self._b.create_project(title, description, False)
+        p = Project(self, pid, title)
+        if start:
+            p.start(wait=True)
+        return p
+
+    def auth_token(self, account_id: str | None = None, password: str | None = None) -> SecretStr:
+        """A sign-in token for ``account_id`` (default: the key's own account), e.g. for kiosk
+        embedding. Admins need no password; others need the target account's password.
+        The token is masked wherever it is shown (repr, errors, logs)."""
+        if account_id is None:
+            account_id = self.whoami().account_id
+            if not account_id:
+                raise PermissionDenied("a project-scoped key has no account to make a sign-in token for",
+                                       hint="Use an account API key")
+        try:
+            token = self._b.auth_token(account_id, password)
+        except AuthenticationError as err:
+            if "password" in (err.server_message or "").lower():
+                raise PermissionDenied(
+                    f"the server refused a sign-in token for {account_id}: {err.server_message}",
+                    status=err.status, endpoint=err.endpoint, server_message=err.server_message,
+                    hint="Give that account's password (password=...), or use an admin's key",
+                ) from None
+            raise
+        return SecretStr(token)
+
+    def embed(self, project_id: "str | Project", path: str, token: bool = True,
+              password: str | None = None) -> Embed:
+        """URLs to show ``path`` of a project in a kiosk IFrame, plus a framing check.
+
+        ``kiosk_url`` never holds a token; ``signin_url`` does (legacy: kiosk URL +
+        ``&auth_token=``; current: ``/auth/impersonate?auth_token=`` which sets the cookie).
+        """
+        pid = project_id.project_id if isinstance(project_id, Project) else str(project_id)
+        api = self.api
+        path = path.lstrip("/")
+        kiosk = f"{self.host}/projects/{pid}/files/{quote(path)}?fullscreen=kiosk&session="
+        parts = urlsplit(self.host)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        signin = None
+        token_error = None
+        if token:
+            try:
+                t = str(self.auth_token(password=password))
+                signin = (f"{kiosk}&auth_token={quote(t)}" if api == "v1"
+                          else f"{self.host}/auth/impersonate?auth_token={quote(t)}")
+            except CoCalcError as err:
+                token_error = str(err)
+        new_tab = signin if (signin and api == "v1") else f"{self.host}/projects/{pid}/files/{quote(path)}"
+        return Embed(kiosk_url=kiosk, signin_url=signin, new_tab_url=new_tab, origin=origin, api=api,
+                     framing=self.framing_check(kiosk), token_error=token_error)
+
+    def framing_check(self, url: str) -> FramingCheck:
+        """Whether ``url`` may be shown in an IFrame of another site (X-Frame-Options, CSP)."""
+        try:
+            status, headers = self._transport.head_headers(url, timeout=min(self.timeout, 10))
+        except CoCalcError as err:
+            return FramingCheck(False, f"could not load the page: {err.message}")
+        lower = {k.lower(): v for k, v in headers.items()}
+        xfo = lower.get("x-frame-options", "").strip().upper()
+        if xfo in ("DENY", "SAMEORIGIN"):
+            return FramingCheck(False, f"the server forbids framing (X-Frame-Options: {xfo})")
+        csp = lower.get("content-security-policy", "")
+        m = re.search(r"frame-ancestors([^;]*)", csp, re.I)
+        if m:
+            sources = m.group(1).split()
+            if "'none'" in sources or sources == ["'self'"]:
+                return FramingCheck(False, f"the server forbids framing (CSP frame-ancestors {' '.join(sources)})")
+            if "*" not in sources:
+                return FramingCheck(True, f"framing allowed only from: {' '.join(sources)}")
+        if status >= 400:
+            return FramingCheck(False, f"the page answered HTTP {status}")
+        return FramingCheck(True, "no framing restrictions")
+
+    def create_account(self, email: str, password: str, first_name: str = "", last_name: str = "") -> Account:
+        """Create an account (legacy: ``create_account`` with an API key back; current: v2 sign-up,
+        admins only on most servers, no key back)."""
+        account = self._b.create_account(email, password, first_name, last_name)
+        if account.api_key:
+            _settings.register_secret(account.api_key)
+        return account
+
+    def user_search(self, query: str, limit: int | None = None) -> list[UserInfo]:
+        """Accounts matching a name or an exact email address."""
+        return self._b.user_search(query, limit)
+
+    def get_usernames(self, account_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``{account_id: {"first_name", "last_name"}}`` for the given ids."""
+        return self._b.get_usernames(list(account_ids))
+
+    def add_collaborator(self, project: "str | Project", account_id: str) -> None:
+        self._b.add_collaborator(self._pid(project), account_id)
+
+    def remove_collaborator(self, project: "str | Project", account_id: str) -> None:
+        self._b.remove_collaborator(self._pid(project), account_id)
+
+    def _pid(self, project: "str | Project | ProjectInfo") -> str:
+        if isinstance(project, (Project, ProjectInfo)):
+            return project.project_id
+        if is_uuid(project):
+            return str(project).lower()
+        return self.project(project).project_id
+
+    # ------------------------------------------------------------------ raw escape hatches
+    def call_v1(self, event: str, **fields: Any) -> Any:
+        """POST ``/api/v1/<event>`` with ``fields``; the reply message (errors mapped)."""
+        return V1Backend(self._transport).call(event, fields)
+
+    def call_hub(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+        """Call a hub function on ``/api/conat/hub``; its return value (errors mapped)."""
+        return CurrentBackend(self._transport).hub(name, *args, timeout=timeout)
+
+    def call_project(self, project_id: str | None, name: str, *args: Any, timeout: float | None = None) -> Any:
+        """Call a project function on ``/api/conat/project``; its return value (errors mapped)."""
+        pid = self._pid(project_id) if project_id else None
+        return CurrentBackend(self._transport).project(pid, name, *args, timeout=timeout)
+
+    # ------------------------------------------------------------------ bulk
+    def map(self, func: Callable[[Any], Any], items: Iterable[Any], workers: int = 8,
+            progress: bool = True) -> MapResult:
+        """Run ``func(item)`` for every item, ``workers`` at a time on the shared connection pool.
+
+        Results come back in input order; an item that raised holds ``None`` and its exception is
+        in ``result.errors`` as ``(index, item, exception)`` — one failure never aborts the rest.
+        ``progress``: an ipywidgets bar in a notebook, a text line on a terminal.
+        """
+        items = list(items)
+        workers = max(1, min(int(workers), max(1, len(items))))
+        self._transport.ensure_pool(workers + 2)
+        if self._backend is None and items:
+            self._detect()  # once, before the threads race for it
+        results: list[Any] = [None] * len(items)
+        errors: list[tuple[int, Any, BaseException]] = []
+        lock = threading.Lock()
+        bar = _Progress(len(items)) if progress and items else None
+        started = time.perf_counter()
+
+        def run(i: int) -> None:
+            try:
+                results[i] = func(items[i])
+            except Exception as exc:  # noqa: BLE001 - collected per item, by design
+                with lock:
+                    errors.append((i, items[i], exc))
+            if bar:
+                bar.step(failed=len(errors))
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cocalc-map") as pool:
+                for f in [pool.submit(run, i) for i in range(len(items))]:
+                    f.result()
+        finally:
+            if bar:
+                bar.close()
+        errors.sort(key=lambda e: e[0])
+        return MapResult(results, errors, elapsed_s=time.perf_counter() - started)
+
+
+def all_words(words: Sequence[str], text: str) -> bool:
+    return all(w in text for w in words)
+
+
+class _Progress:
+    """An ipywidgets bar inside a kernel; a ``\\r`` text line on a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+        self._lock = threading.Lock()
+        self._widget = None
+        self._last = 0.0
+        if _in_kernel():
+            try:
+                import ipywidgets as w
+                from IPython.display import display
+
+                self._bar = w.IntProgress(value=0, min=0, max=total, description="cocalc")
+                self._label = w.Label(f"0/{total}")
+                self._widget = w.HBox([self._bar, self._label])
+                display(self._widget)
+            except Exception:  # noqa: BLE001 - no widgets: fall back to text
+                self._widget = None
+
+    def step(self, failed: int = 0) -> None:
+        with self._lock:
+            self.done += 1
+            self.failed = failed
+            now = time.monotonic()
+            if self.done < self.total and now - self._last < 0.1:
+                return
+            self._last = now
+            text = f"{self.done}/{self.total}" + (f" ({self.failed} failed)" if self.failed else "")
+            if self._widget is not None:
+                self._bar.value = self.done
+                self._label.value = text
+            else:
+                sys.stderr.write(f"\rcocalc: {text}")
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._widget is not None:
+            self._bar.bar_style = "danger" if self.failed else "success"
+        else:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    except Exception:  # noqa: BLE001
+        return False
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+# ---------------------------------------------------------------------- Project
+class Project:
+    """A handle on one project: files, commands, life cycle. Cheap to make; holds no connection."""
+
+    def __init__(self, client: CoCalc, project_id: str, title: str | None = None) -> None:
+        self.client = client
+        self.project_id = project_id
+        self._title = title
+
+    @property
+    def title(self) -> str | None:
+        if self._title is None:
+            try:
+                self._title = self.client._b.project_row(self.project_id)["title"]
+            except CoCalcError:
+                return None
+        return self._title
+
+    def __repr__(self) -> str:
+        return f"Project({self.project_id!r}, title={self._title!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Project) and other.project_id == self.project_id
+
+    def __hash__(self) -> int:
+        return hash(self.project_id)
+
+    @property
+    def _b(self) -> Backend:
+        return self.client._b
+
+    # -- life cycle -----------------------------------------------------------------
+    def state(self) -> str | None:
+        """The server's state string: "running", "starting", "opened" (= stopped) ..."""
+        state = self._b.state(self.project_id)
+        if state == "running":
+            self.client._running[self.project_id] = time.monotonic()
+        else:
+            self.client._running.pop(self.project_id, None)
+        return state
+
+    def start(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Start the project; with ``wait`` return once it runs (bounded by ``timeout``)."""
+        self._b.action(self.project_id, "start")
+        if wait:
+            self._wait_running(timeout)
+
+    def stop(self) -> None:
+        self.client._running.pop(self.project_id, None)
+        self._b.action(self.project_id, "stop")
+
+    def restart(self, wait: bool = True, timeout: float | None = None) -> None:
+        self.client._running.pop(self.project_id, None)
+        self._b.action(self.project_id, "restart")
+        if wait:
+            self._wait_running(timeout)
+
+    def _wait_running(self, timeout: float | None = None) -> None:
+        limit = self.client.start_timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + limit
+        delay = 0.05
+        last = None
+        while True:
+            last = self.state()
+            if last == "running":
+                return
+            if time.monotonic() + delay > deadline:
+                raise ServerTimeout(
+                    f"project {self.title or ''} ({self.project_id}) did not start within {limit:g}s "
+                    f"(state: {last})",
+                    hint="Check it in CoCalc, or call p.start(timeout=...) with more time",
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+    def ensure_running(self) -> None:
+        """Start the project (and wait for it) unless it was seen running recently."""
+        seen = self.client._running.get(self.project_id)
+        if seen is not None and time.monotonic() - seen < RUNNING_TTL:
+            return
+        if self.state() != "running":
+            log.info("project %s is not running; starting it", self.project_id)
+            self.start(wait=True)
+
+    # -- files -------------------------------------------------------------------------
+    def write(self, path: str, content: str) -> None:
+        """Write a text file (parents created, overwrites). Fails before sending if over the
+        server's body limit, giving the limit and the size."""
+        if not isinstance(content, str):
+            raise InvalidRequest(f"write() takes text (str), not {type(content).__name__}",
+                                 hint="Use p.write_bytes(path, data) for binary content")
+        self._check_path(path)
+        self.ensure_running()
+        self._b.write(self.project_id, path, content)
+
+    def read(self, path: str) -> str:
+        """The text of a file."""
+        self._check_path(path)
+        self.ensure_running()
+        return self._b.read(self.project_id, path)
+
+    def exists(self, path: str) -> bool:
+        self._check_path(path)
+        result = self.exec("test", "-e", path)
+        return result.exit_code == 0
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write binary data (sent base64 as a text file, decoded with ``base64 -d`` in the project)."""
+        self._check_path(path)
+        encoded = base64.b64encode(bytes(data)).decode("ascii")
+        tmp = f"{path}.cocalc-magic-b64.tmp"
+        self.write(tmp, encoded)
+        result = self.exec(f"base64 -d {_q(tmp)} > {_q(path)}; rc=$?; rm -f {_q(tmp)}; exit $rc", bash=True)
+        if result.exit_code != 0:
+            raise CommandFailed(f"decoding the upload into {path!r} failed: {result.stderr.strip()}",
+                                result=result)
+
+    def read_bytes(self, path: str) -> bytes:
+        """Binary content of a file (read as base64 through exec)."""
+        self._check_path(path)
+        result = self.exec("base64", path)
+        if result.exit_code != 0:
+            from ..errors import classify
+
+            raise classify(result.stderr.strip() or f"could not read {path}", endpoint="exec base64")
+        return base64.b64decode("".join(result.stdout.split()))
+
+    def listing(self, path: str = "") -> Listing:
+        """The entries of a folder (dot files left out), sorted by name."""
+        self.ensure_running()
+        return Listing(self._b.listing(self.project_id, path), path=path)
+
+    def copy_to(self, target: "Project | str", src_path: str, target_path: str | None = None,
+                timeout: float | None = None) -> None:
+        """Copy a file or folder of this project into ``target`` (a project or its reference)."""
+        tid = self.client._pid(target)
+        self._b.copy_path(self.project_id, src_path, tid, target_path or src_path, timeout)
+
+    @staticmethod
+    def _check_path(path: str) -> None:
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidRequest("the path is empty", hint="Give a path relative to the project's home")
+
+    # -- commands ------------------------------------------------------------------------
+    def exec(
+        self,
+        command: str,
+        *args: Any,
+        bash: bool | None = None,
+        timeout: float | None = None,
+        path: str | None = None,
+        err_on_exit: bool = False,
+        max_output: int | None = None,
+        background: bool = False,
+    ) -> "ExecResult | ExecJob":
+        """Run a command in the project. ``args`` go verbatim (no shell); a command with spaces
+        and no args runs in bash (as CoCalc does). A non-zero exit is a result unless
+        ``err_on_exit``. ``timeout`` (s, default 60) kills the command. ``background=True`` returns
+        an ``ExecJob`` at once."""
+        if not isinstance(command, str) or not command.strip():
+            raise InvalidRequest("the command is empty", hint="Give a command, e.g. p.exec('ls -la')")
+        tmo = DEFAULT_EXEC_TIMEOUT if timeout is None else float(timeout)
+        if tmo <= 0:
+            raise InvalidRequest(f"timeout must be positive, not {timeout!r}")
+        opts: dict[str, Any] = {
+            "command": command,
+            "args": [str(a) for a in args] if args else None,
+            "bash": bash,
+            "timeout": tmo,
+            "path": path or None,
+            "max_output": max_output,
+        }
+        self.ensure_running()
+        if background:
+            return ExecJob(self, opts, err_on_exit)
+        result = self._b.exec(self.project_id, opts, timeout=tmo + 10)
+        return _finish(result, err_on_exit, command)
+
+
+def _q(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _finish(result: ExecResult, err_on_exit: bool, command: str) -> ExecResult:
+    if err_on_exit and result.exit_code != 0:
+        tail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        raise CommandFailed(
+            f"command {command!r} exited with code {result.exit_code}{': ' + tail if tail else ''}",
+            result=result)
+    return result
+
+
+class ExecJob:
+    """A command running in the background. ``poll()`` → result or None; ``wait()``/``result()``
+    block (bounded by ``timeout``); ``cancel()`` stops it (current generation: signals the remote
+    process; legacy: stops waiting — the remote command runs until its own timeout)."""
+
+    def __init__(self, project: Project, opts: dict[str, Any], err_on_exit: bool) -> None:
+        self.project = project
+        self.command = opts["command"]
+        self._opts = opts
+        self._err_on_exit = err_on_exit
+        self._result: ExecResult | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self.cancelled = False
+        self.job_id: str | None = None
+        self.pid: int | None = None
+        self._thread: threading.Thread | None = None
+        info = project._b.exec_async(project.project_id, opts)
+        if info is None:  # legacy: the blocking call in a thread
+            self._thread = threading.Thread(target=self._run_blocking, name="cocalc-exec", daemon=True)
+            self._thread.start()
+        else:
+            self.job_id = info.get("job_id")
+            self.pid = info.get("pid")
+            self._absorb(info)
+
+    def __repr__(self) -> str:
+        state = "cancelled" if self.cancelled else ("done" if self._done.is_set() else "running")
+        return f"ExecJob({self.command!r}, {state}, job_id={self.job_id!r})"
+
+    def _run_blocking(self) -> None:
+        try:
+            self._result = self.project._b.exec(self.project.project_id, self._opts,
+                                                timeout=float(self._opts["timeout"]) + 10)
+        except BaseException as exc:  # noqa: BLE001 - handed to wait()
+            self._error = exc
+        self._done.set()
+
+    def _absorb(self, info: dict[str, Any]) -> None:
+        status = info.get("status")
+        if status in ("completed", "error"):
+            self._result = ExecResult(stdout=info.get("stdout") or "", stderr=info.get("stderr") or "",
+                                      exit_code=int(info.get("exit_code") or 0))
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def poll(self) -> ExecResult | None:
+        """The result if the command has finished, else None (one quick call on current)."""
+        if not self._done.is_set() and self.job_id and not self.cancelled:
+            self._absorb(self.project._b.exec_get(self.project.project_id, self.job_id))
+        if self._done.is_set():
+            return self._value()
+        return None
+
+    def wait(self, timeout: float | None = None) -> ExecResult:
+        """Block until the command ends (at most ``timeout`` seconds, else ServerTimeout)."""
+        limit = float(self._opts["timeout"]) + 30 if timeout is None else float(timeout)
+        deadline = time.monotonic() + limit
+        delay = 0.05
+        while not self._done.is_set():
+            if self.cancelled:
+                raise CoCalcError(f"the background command {self.command!r} was cancelled",
+                                  hint="Start it again if you still need its result")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServerTimeout(f"the background command {self.command!r} is still running after {limit:g}s",
+                                    hint="Call .wait() again, .poll() later, or .cancel() it")
+            if self.job_id:
+                self.poll()
+                if self._done.is_set():
+                    break
+                time.sleep(min(delay, max(remaining, 0)))
+                delay = min(delay * 1.5, 0.5)
+            else:
+                self._done.wait(min(remaining, 0.5))
+        return self._value()
+
+    def result(self, timeout: float | None = None) -> ExecResult:
+        return self.wait(timeout)
+
+    def _value(self) -> ExecResult:
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return _finish(self._result, self._err_on_exit, self.command)
+
+    def cancel(self) -> bool:
+        """Stop the command. True if a signal reached the remote process (current generation)."""
+        if self._done.is_set():
+            return False
+        self.cancelled = True
+        if self.pid:
+            try:
+                self.project._b.signal(self.project.project_id, int(self.pid), 9)
+                return True
+            except (CoCalcError, NotImplementedError) as err:
+                log.info("could not signal pid %s: %s", self.pid, err)
+        return False
+
+
+# ---------------------------------------------------------------------- getting a key
+def sign_in_for_key(host: str, email: str, password: str, key_name: str = "cocalc-magic") -> SecretStr:
+    """Sign in with email and password (``/api/v2/auth/sign-in``) and create an account API key
+    (``/api/v2/api-keys``); the key (masked in reprs). Nothing is stored: pass it to
+    ``settings.save_credentials`` to keep it."""
+    host = _settings.normalize_host(host)
+    _settings.register_secret(password)
+    t = Transport(host, None, _settings.DEFAULT_TIMEOUT, retries=1)
+    try:
+        reply = t.post("/api/v2/auth/sign-in", {"email": email, "password": password},
+                       endpoint="/api/v2/auth/sign-in")
+        text = error_in(reply.data)
+        if text is not None:
+            raise AuthenticationError(f"sign-in failed: {text}", status=reply.status,
+                                      endpoint="/api/v2/auth/sign-in", server_message=text,
+                                      hint="Check the email address and password")
+        reply = t.post("/api/v2/api-keys", {"action": "create", "name": key_name}, endpoint="/api/v2/api-keys")
+        text = error_in(reply.data)
+        if text is not None:
+            from ..errors import classify
+
+            raise classify(text, status=reply.status, endpoint="/api/v2/api-keys")
+        rows = (reply.data or {}).get("response") if isinstance(reply.data, dict) else None
+        secret = rows[0].get("secret") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+        if not secret:
+            raise ProtocolError("the server created no API key (no secret in the answer)",
+                                endpoint="/api/v2/api-keys")
+        return SecretStr(secret)
+    finally:
+        t.close()
+
+
+__all__ = [
+    "CoCalc", "Project", "ExecJob", "sign_in_for_key", "Pong", "Identity", "ProjectInfo", "ProjectList",
+    "ExecResult", "FileEntry", "Listing", "Account", "UserInfo", "Embed", "FramingCheck", "MapResult",
+    "CoCalcError", "redact",
+]

@@ -1,0 +1,220 @@
+"""What both API generations must provide to the facade, plus the pieces they share.
+
+A backend speaks one generation's protocol and returns plain values or models; it holds no
+display code and never touches HTTP itself (``Transport`` does).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any
+
+from ..errors import CoCalcError, InvalidRequest, NotFound, ServerTimeout, classify
+from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from .transport import Transport, error_in
+
+ONE_MB = 1_000_000  # guess: Next.js/express "1mb" is 1,048,576; the smaller figure is safe for both
+V1_JSON_LIMIT = 102_400  # express.json() default "100kb"
+V1_FORM_LIMIT = ONE_MB  # express.urlencoded({limit: "1mb"})
+CURRENT_LIMIT = ONE_MB  # Next.js API routes' default bodyParser sizeLimit "1mb"
+ENVELOPE = 512  # bytes reserved for the rest of a write request (ids, path, field names)
+
+PROJECT_FIELDS = ("project_id", "title", "description", "state", "last_edited", "created", "deleted")
+
+_NONZERO = re.compile(r"exited with nonzero code (-?\d+) -- stderr='(.*)'", re.S)
+_KILLED = re.compile(r"killed command", re.I)
+
+# The listing of a folder through exec, for servers without a listing call (legacy v1). python3
+# is on every CoCalc project image. It mirrors the current generation's system.listing: dot
+# files left out, a directory's size is its number of entries, mtime in seconds.
+LISTING_SCRIPT = r"""
+import json, os, sys
+p = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else "."
+out = []
+for name in os.listdir(p):
+    if name.startswith("."):
+        continue
+    f = os.path.join(p, name)
+    try:
+        st = os.stat(f)
+    except OSError:
+        st = os.lstat(f)
+    d = os.path.isdir(f)
+    size = len(os.listdir(f)) if d and os.access(f, os.R_OK) else st.st_size
+    out.append({"name": name, "mtime": st.st_mtime, "size": size, "isdir": d})
+print(json.dumps(out))
+""".strip()
+
+
+def exec_error_to_result(text: str) -> ExecResult | None:
+    """A 'nonzero exit' error (spawn failure, err_on_exit) as the result it stands for."""
+    m = _NONZERO.search(text)
+    if not m:
+        return None
+    stderr = m.group(2)
+    stderr = re.sub(r"', undefined, undefined$|', , $", "", stderr)
+    if stderr.endswith("'"):
+        stderr = stderr[:-1]
+    return ExecResult(stdout="", stderr=stderr, exit_code=int(m.group(1)))
+
+
+def exec_timeout_error(text: str, timeout: float | None, endpoint: str, status: int) -> CoCalcError | None:
+    if _KILLED.search(text):
+        return ServerTimeout(
+            f"the command ran past its timeout{f' of {timeout:g}s' if timeout else ''} and was killed "
+            f"(server: {text})",
+            status=status, endpoint=endpoint, server_message=text,
+            hint="Pass a larger timeout=, or use exec(..., background=True) for long commands",
+        )
+    return None
+
+
+def project_info_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A projects-table row with the state flattened and the times parsed."""
+    state = row.get("state")
+    if isinstance(state, dict):
+        state = state.get("state")
+    return {
+        "project_id": row.get("project_id"),
+        "title": str(row.get("title") if row.get("title") is not None else ""),
+        "description": str(row.get("description") or ""),
+        "state": state,
+        "last_edited": parse_time(row.get("last_edited")),
+        "created": parse_time(row.get("created")),
+        "deleted": bool(row.get("deleted")),
+    }
+
+
+def listing_entries(rows: Any) -> list[FileEntry]:
+    if not isinstance(rows, list):
+        raise InvalidRequest(f"unexpected listing answer: {json.dumps(rows)[:200]}")
+    out = []
+    for r in rows:
+        if not isinstance(r, dict) or "name" not in r:
+            continue
+        mtime = r.get("mtime")
+        out.append(FileEntry(
+            name=str(r["name"]),
+            size=int(r.get("size") or 0),
+            mtime=parse_time(float(mtime)) if isinstance(mtime, (int, float)) else parse_time(mtime),
+            isdir=bool(r.get("isdir")),
+        ))
+    out.sort(key=lambda e: e.name)
+    return out
+
+
+def user_info(row: dict[str, Any]) -> UserInfo:
+    return UserInfo(
+        account_id=row.get("account_id", ""),
+        first_name=row.get("first_name") or "",
+        last_name=row.get("last_name") or "",
+        email_address=row.get("email_address"),
+        last_active=parse_time(row.get("last_active")),
+        created=parse_time(row.get("created")),
+    )
+
+
+class Backend(ABC):
+    """The protocol of one API generation."""
+
+    api: str = ""
+    max_write_bytes: int = 0
+
+    def __init__(self, transport: Transport) -> None:
+        self.t = transport
+
+    def check(self, data: Any, endpoint: str, status: int = 200) -> Any:
+        """``data`` unless it is an error answer, which becomes the right exception."""
+        text = error_in(data)
+        if text is not None:
+            raise classify(text, status=status, endpoint=endpoint)
+        return data
+
+    # -- account / hub ------------------------------------------------------
+    @abstractmethod
+    def ping(self) -> datetime | None: ...
+
+    @abstractmethod
+    def whoami(self) -> Identity: ...
+
+    @abstractmethod
+    def query(self, query: dict[str, Any], *, idempotent: bool = True) -> Any: ...
+
+    def list_projects(self, all: bool) -> list[dict[str, Any]]:
+        table = "projects_all" if all else "projects"
+        result = self.query({table: [{f: None for f in PROJECT_FIELDS}]})
+        rows = result.get(table) if isinstance(result, dict) else None
+        if not isinstance(rows, list):
+            raise InvalidRequest(f"unexpected answer to the {table} query: {json.dumps(result)[:200]}")
+        return [project_info_row(r) for r in rows if isinstance(r, dict)]
+
+    def project_row(self, project_id: str) -> dict[str, Any]:
+        result = self.query({"projects": {f: (project_id if f == "project_id" else None)
+                                          for f in PROJECT_FIELDS}})
+        row = result.get("projects") if isinstance(result, dict) else None
+        if not isinstance(row, dict) or not row.get("project_id"):
+            raise NotFound(f"no project {project_id} is visible to this key")
+        return project_info_row(row)
+
+    @abstractmethod
+    def create_project(self, title: str, description: str, start: bool) -> str: ...
+
+    @abstractmethod
+    def state(self, project_id: str) -> str | None: ...
+
+    @abstractmethod
+    def action(self, project_id: str, action: str) -> None:
+        """Start, stop or restart a project (returns once the server accepted the request)."""
+
+    @abstractmethod
+    def auth_token(self, account_id: str, password: str | None) -> str: ...
+
+    @abstractmethod
+    def create_account(self, email: str, password: str, first_name: str, last_name: str) -> Account: ...
+
+    @abstractmethod
+    def user_search(self, query: str, limit: int | None) -> list[UserInfo]: ...
+
+    @abstractmethod
+    def get_usernames(self, account_ids: list[str]) -> dict[str, dict[str, str]]: ...
+
+    @abstractmethod
+    def add_collaborator(self, project_id: str, account_id: str) -> None: ...
+
+    @abstractmethod
+    def remove_collaborator(self, project_id: str, account_id: str) -> None: ...
+
+    @abstractmethod
+    def copy_path(self, src_project_id: str, src_path: str, target_project_id: str, target_path: str,
+                  timeout: float | None) -> None: ...
+
+    # -- project --------------------------------------------------------------
+    @abstractmethod
+    def exec(self, project_id: str, opts: dict[str, Any], timeout: float) -> ExecResult: ...
+
+    @abstractmethod
+    def write(self, project_id: str, path: str, content: str) -> None: ...
+
+    @abstractmethod
+    def read(self, project_id: str, path: str) -> str: ...
+
+    @abstractmethod
+    def listing(self, project_id: str, path: str) -> list[FileEntry]: ...
+
+    # background exec: None means "not supported: run the blocking call in a thread"
+    def exec_async(self, project_id: str, opts: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def exec_get(self, project_id: str, job_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def signal(self, project_id: str, pid: int, signal: int = 15) -> None:
+        raise NotImplementedError
+
+
+def shell_quote(path: str) -> str:
+    return shlex.quote(path)

@@ -1,0 +1,260 @@
+"""What the client returns: small dataclasses with useful reprs (secrets masked) and HTML tables."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from ..settings import mask
+
+
+def parse_time(value: Any) -> datetime | None:
+    """CoCalc times: ISO strings (``2026-11-26T21:12:36.604Z``), ms since the epoch, or None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, (int, float)):
+        seconds = value / 1000.0 if value > 1e11 else float(value)
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.replace(".", "", 1).isdigit():
+            return parse_time(float(text))
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None
+
+
+def _fmt_time(t: datetime | None) -> str:
+    if t is None:
+        return ""
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(headers: list[str], rows: Iterable[list[Any]], caption: str | None = None) -> str:
+    out = ['<table class="cocalc-magic-table">']
+    if caption:
+        out.append(f"<caption style='text-align:left'>{html.escape(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in headers)
+               + "</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in row)
+                   + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Pong:
+    """The answer to ``cc.ping()``: the server's clock, the round-trip time, and the API generation."""
+
+    now: datetime | None
+    latency_s: float
+    api: str
+
+    def __repr__(self) -> str:
+        return f"Pong(now={_fmt_time(self.now) or None!r}, latency_s={self.latency_s:.4f}, api={self.api!r})"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whom the key belongs to: an account, or (a project-scoped key) a project."""
+
+    account_id: str | None
+    project_id: str | None
+    scope: str  # "account" | "project"
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """One row of ``cc.projects()``."""
+
+    project_id: str
+    title: str
+    description: str = ""
+    state: str | None = None
+    last_edited: datetime | None = None
+    created: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (f"ProjectInfo(project_id={self.project_id!r}, title={self.title!r}, state={self.state!r}, "
+                f"last_edited={_fmt_time(self.last_edited) or None!r})")
+
+
+class ProjectList(list):
+    """``list[ProjectInfo]``, newest first; shows as a table in a notebook."""
+
+    def __init__(self, items: Iterable[ProjectInfo] = (), *, window: str = "") -> None:
+        super().__init__(items)
+        self.window = window
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"ProjectList([]) {self.window}".rstrip()
+        lines = [f"{len(self)} project(s){' ' + self.window if self.window else ''}:"]
+        width = max(len(p.title) for p in self)
+        width = min(max(width, 5), 50)
+        for p in self:
+            lines.append(f"  {p.project_id}  {p.title[:50]:<{width}}  {p.state or '':<8}  {_fmt_time(p.last_edited)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        caption = f"{len(self)} project(s) {self.window}".strip()
+        return _table(["title", "project_id", "state", "last edited", "description"],
+                      ([p.title, p.project_id, p.state or "", _fmt_time(p.last_edited), p.description]
+                       for p in self), caption)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command printed and how it exited. A non-zero exit is a result, not an error."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def __str__(self) -> str:
+        return self.stdout
+
+    def __repr__(self) -> str:
+        def cut(s: str) -> str:
+            return s if len(s) <= 200 else s[:200] + f"… ({len(s)} chars)"
+        return f"ExecResult(exit_code={self.exit_code}, stdout={cut(self.stdout)!r}, stderr={cut(self.stderr)!r})"
+
+    def _repr_html_(self) -> str:
+        color = "#2a7" if self.exit_code == 0 else "#c33"
+        parts = [f"<div class='cocalc-magic-exec'><div style='color:{color}'>exit code {self.exit_code}</div>"]
+        if self.stdout:
+            parts.append(f"<pre style='margin:2px 0'>{html.escape(self.stdout)}</pre>")
+        if self.stderr:
+            parts.append(f"<pre style='margin:2px 0;color:#c33'>{html.escape(self.stderr)}</pre>")
+        parts.append("</div>")
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One entry of ``p.listing()``. For a directory, ``size`` is its number of entries."""
+
+    name: str
+    size: int
+    mtime: datetime | None
+    isdir: bool = False
+
+    def __repr__(self) -> str:
+        kind = "dir" if self.isdir else "file"
+        return f"FileEntry({self.name!r}, {kind}, size={self.size}, mtime={_fmt_time(self.mtime) or None!r})"
+
+
+class Listing(list):
+    """``list[FileEntry]`` sorted by name, with a table view."""
+
+    def __init__(self, items: Iterable[FileEntry] = (), *, path: str = "") -> None:
+        super().__init__(items)
+        self.path = path
+
+    def _repr_html_(self) -> str:
+        return _table(["name", "size", "modified"],
+                      ([e.name + ("/" if e.isdir else ""), e.size, _fmt_time(e.mtime)] for e in self),
+                      f"{self.path or '~'}: {len(self)} entries")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A created account; ``api_key`` (legacy servers only) is masked in the repr."""
+
+    account_id: str
+    api_key: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        key = mask(self.api_key) if self.api_key else None
+        return f"Account(account_id={self.account_id!r}, api_key={key!r})"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A ``user_search`` hit."""
+
+    account_id: str
+    first_name: str = ""
+    last_name: str = ""
+    email_address: str | None = None
+    last_active: datetime | None = None
+    created: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class FramingCheck:
+    """Whether the server lets a page of another origin show it in an IFrame."""
+
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Embed:
+    """Everything a panel needs to show a file in a kiosk IFrame (token masked in the repr)."""
+
+    kiosk_url: str
+    signin_url: str | None
+    new_tab_url: str
+    origin: str
+    api: str
+    framing: FramingCheck
+    token_error: str | None = None
+
+    def __repr__(self) -> str:
+        from ..settings import redact
+
+        return redact(
+            f"Embed(kiosk_url={self.kiosk_url!r}, signin_url={self.signin_url!r}, new_tab_url={self.new_tab_url!r}, "
+            f"origin={self.origin!r}, api={self.api!r}, framing={self.framing!r}, token_error={self.token_error!r})"
+        )
+
+
+class MapResult(list):
+    """Results of ``cc.map`` in input order; a failed item holds ``None`` and is in ``.errors``."""
+
+    def __init__(self, items: Iterable[Any] = (), errors: list[tuple[int, Any, BaseException]] | None = None,
+                 elapsed_s: float = 0.0) -> None:
+        super().__init__(items)
+        self.errors: list[tuple[int, Any, BaseException]] = errors or []
+        self.elapsed_s = elapsed_s
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_first(self) -> None:
+        """Raise the first per-item error, if any."""
+        if self.errors:
+            raise self.errors[0][2]
+
+    def summary(self) -> str:
+        done = len(self) - len(self.errors)
+        text = f"{done}/{len(self)} ok in {self.elapsed_s:.2f}s"
+        if self.errors:
+            i, item, exc = self.errors[0]
+            text += f"; {len(self.errors)} failed (first: item {i} {item!r}: {exc})"
+        return text
+
+    def __repr__(self) -> str:
+        if not self.errors:
+            return f"MapResult({list.__repr__(self)})"
+        return f"MapResult({list.__repr__(self)}, errors={len(self.errors)}: {self.summary()})"

@@ -1,0 +1,261 @@
+"""The client's whole surface against the local server, once per API generation (and auto-detected)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from cocalc_magic import errors as E
+from cocalc_magic.client import CoCalc, ExecJob, Project
+from cocalc_magic.client.models import ExecResult, FileEntry, ProjectList
+
+pytestmark = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+
+
+@pytest.fixture
+def cc(cocalc_server):
+    c = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key, timeout=20)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def proj(cc):
+    return cc.create_project(f"client-test-{uuid.uuid4().hex[:8]}", description="made by tests/client")
+
+
+def test_detects_generation_and_pings(cc, cocalc_server):
+    pong = cc.ping()
+    assert cc.api == cocalc_server.api
+    assert pong.api == cocalc_server.api
+    assert pong.now is not None and abs(pong.now.timestamp() - time.time()) < 120
+    assert 0 < pong.latency_s < 10
+    again = cc.ping()
+    assert again.api == pong.api
+
+
+def test_explicit_generation_skips_probe(cocalc_server):
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key, api=cocalc_server.api)
+    assert cc.api == cocalc_server.api
+    cc.ping()
+    assert cc._transport.calls == 1
+
+
+def test_whoami(cc, cocalc_server):
+    me = cc.whoami()
+    assert me.account_id == cocalc_server.account_id and me.scope == "account"
+
+
+def test_projects_listing_and_lookup(cc):
+    title = f"Lookup Target {uuid.uuid4().hex[:6]}"
+    p = cc.create_project(title, description="find me")
+    recent = cc.projects()
+    assert isinstance(recent, ProjectList)
+    assert any(i.project_id == p.project_id for i in recent)
+    everything = cc.projects(all=True)
+    assert {i.project_id for i in recent} <= {i.project_id for i in everything}
+    hit = cc.projects(all=True, search=title.split()[-1])
+    assert [i.project_id for i in hit] == [p.project_id]
+    assert hit[0].title == title and hit[0].description == "find me"
+    # newest first
+    stamps = [i.last_edited or i.created for i in everything if (i.last_edited or i.created)]
+    assert stamps == sorted(stamps, reverse=True)
+    assert "<table" in recent._repr_html_() and title in everything._repr_html_()
+    # lookup by id, exact title, unique prefix
+    assert cc.project(p.project_id).title == title
+    assert cc.project(title).project_id == p.project_id
+    assert cc.project(title[:-2]).project_id == p.project_id
+
+
+def test_ambiguous_and_missing_refs(cc):
+    tag = uuid.uuid4().hex[:6]
+    a = cc.create_project(f"Twin {tag} A")
+    b = cc.create_project(f"Twin {tag} B")
+    with pytest.raises(E.InvalidRequest) as info:
+        cc.project(f"Twin {tag}")
+    text = str(info.value)
+    assert a.project_id in text and b.project_id in text and "\n" not in text
+    with pytest.raises(E.NotFound) as info:
+        cc.project(f"No such project {tag}")
+    assert "your projects:" in str(info.value)
+    with pytest.raises(E.NotFound):
+        cc.project(str(uuid.uuid4()))
+
+
+def test_write_read_exists_listing(proj):
+    proj.write("notes/hello.txt", "Hello ünïcödé\nline 2\n")
+    assert proj.read("notes/hello.txt") == "Hello ünïcödé\nline 2\n"
+    assert proj.exists("notes/hello.txt") and not proj.exists("notes/nope.txt")
+    proj.write("notes/empty.txt", "")
+    assert proj.read("notes/empty.txt") == ""
+    entries = proj.listing("notes")
+    assert [e.name for e in entries] == ["empty.txt", "hello.txt"]
+    hello = entries[1]
+    assert isinstance(hello, FileEntry) and not hello.isdir
+    assert hello.size == len("Hello ünïcödé\nline 2\n".encode())
+    assert abs(hello.mtime.timestamp() - time.time()) < 300
+    top = {e.name: e for e in proj.listing()}
+    assert top["notes"].isdir and top["notes"].size == 2
+
+
+def test_read_missing_file_is_not_found(proj):
+    with pytest.raises(E.NotFound) as info:
+        proj.read("does/not/exist.txt")
+    assert "ENOENT" in str(info.value) and info.value.endpoint
+
+
+def test_listing_missing_folder_is_not_found(proj):
+    with pytest.raises(E.NotFound):
+        proj.listing("no/such/dir")
+
+
+def test_bytes_roundtrip(proj):
+    data = bytes(range(256)) * 3
+    proj.write_bytes("bin/blob.dat", data)
+    assert proj.read_bytes("bin/blob.dat") == data
+
+
+def test_exec_results(proj):
+    r = proj.exec("echo", "a b", "$HOME", "*")
+    assert isinstance(r, ExecResult)
+    assert r.stdout == "a b $HOME *\n" and r.exit_code == 0
+    r = proj.exec("echo out; echo err >&2; exit 3", bash=True)
+    assert (r.stdout, r.stderr, r.exit_code) == ("out\n", "err\n", 3)
+    r = proj.exec("false")
+    assert r.exit_code == 1
+    with pytest.raises(E.CommandFailed) as info:
+        proj.exec("echo partial; exit 2", bash=True, err_on_exit=True)
+    assert info.value.result.stdout == "partial\n" and info.value.result.exit_code == 2
+    r = proj.exec("seq", "1", "1000", max_output=20)
+    assert r.stdout == "1\n2\n3\n4\n5\n6\n7\n8\n9\n10 (truncated at 20 characters)"
+    proj.write("sub/dir/x.txt", "x")
+    assert proj.exec("pwd", path="sub/dir").stdout.rstrip().endswith("/sub/dir")
+    assert "exit code 3" in proj.exec("exit 3", bash=True)._repr_html_()
+
+
+def test_exec_timeout(proj):
+    started = time.monotonic()
+    with pytest.raises(E.ServerTimeout) as info:
+        proj.exec("sleep 5", bash=True, timeout=1)
+    assert time.monotonic() - started < 4.5
+    assert "timeout of 1s" in str(info.value)
+
+
+def test_background_exec(proj):
+    job = proj.exec("sleep 0.5; echo done", bash=True, background=True)
+    assert isinstance(job, ExecJob)
+    assert job.poll() is None
+    result = job.wait(timeout=20)
+    assert result.stdout == "done\n" and result.exit_code == 0
+    assert job.poll() == result and job.result() == result
+
+
+def test_background_exec_wait_bound_and_cancel(proj):
+    job = proj.exec("sleep 30", bash=True, background=True, timeout=40)
+    started = time.monotonic()
+    with pytest.raises(E.ServerTimeout):
+        job.wait(timeout=0.5)
+    assert time.monotonic() - started < 3
+    job.cancel()
+    with pytest.raises(E.CoCalcError):
+        job.wait(timeout=1)
+
+
+def test_life_cycle(cc):
+    p = cc.create_project(f"lifecycle-{uuid.uuid4().hex[:6]}")
+    assert p.state() != "running"
+    p.start()
+    assert p.state() == "running"
+    p.stop()
+    deadline = time.monotonic() + 20
+    while p.state() == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert p.state() != "running"
+    # a stopped project is started before exec
+    assert p.exec("echo", "back").stdout == "back\n"
+    assert p.state() == "running"
+    p.restart()
+    assert p.state() == "running"
+
+
+def test_create_project_start(cc):
+    p = cc.create_project(f"started-{uuid.uuid4().hex[:6]}", start=True)
+    assert p.state() == "running"
+
+
+def test_copy_to(cc, proj):
+    other = cc.create_project(f"copy-target-{uuid.uuid4().hex[:6]}")
+    proj.write("src/a.txt", "copied\n")
+    proj.copy_to(other, "src/a.txt", "dst/b.txt")
+    assert other.read("dst/b.txt") == "copied\n"
+    proj.copy_to(other.project_id, "src/a.txt")
+    assert other.read("src/a.txt") == "copied\n"
+
+
+def test_write_limit(cc, proj):
+    assert cc.max_write_bytes >= 900_000
+    with pytest.raises(E.InvalidRequest) as info:
+        proj.write("big.txt", "x" * (cc.max_write_bytes + 10_000))
+    assert "1,000,000 bytes" in str(info.value)
+    big = "y" * (cc.max_write_bytes - 1000)
+    proj.write("big-ok.txt", big)
+    assert proj.read("big-ok.txt") == big
+
+
+def test_auth_token_masked(cc):
+    token = cc.auth_token()
+    assert isinstance(token, str) and len(token) >= 16
+    assert str(token) not in repr(token)
+    embed = cc.embed(cc.create_project("embed-me"), "notes/a.ipynb")
+    assert "auth_token" not in embed.kiosk_url
+    assert embed.kiosk_url.endswith("/files/notes/a.ipynb?fullscreen=kiosk&session=")
+    assert embed.signin_url and "auth_token=" in embed.signin_url
+    assert str(cc.auth_token()) not in repr(embed)
+
+
+def test_accounts_and_collaborators(cc, cocalc_server, proj):
+    email = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    acct = cc.create_account(email, "a-Strong-passw0rd!", "Ada", "Lovelace")
+    assert acct.account_id and (acct.api_key is None or acct.api_key not in repr(acct))
+    hits = cc.user_search(email)
+    assert [h.account_id for h in hits] == [acct.account_id]
+    assert hits[0].name == "Ada Lovelace"
+    names = cc.get_usernames([acct.account_id, cocalc_server.account_id])
+    assert names[acct.account_id] == {"first_name": "Ada", "last_name": "Lovelace"}
+    cc.add_collaborator(proj, acct.account_id)
+    cc.remove_collaborator(proj.project_id, acct.account_id)
+
+
+def test_wrong_key(cocalc_server):
+    cc = CoCalc(host=cocalc_server.url, api_key="sk-wrongwrongwrong000001", api=cocalc_server.api, retries=0)
+    with pytest.raises(E.AuthenticationError) as info:
+        cc.projects()
+    assert "sk-wrongwrongwrong000001" not in str(info.value)
+
+
+def test_map_in_order_with_errors(cc, proj):
+    proj.ensure_running()
+    items = list(range(20))
+
+    def work(i: int) -> str:
+        if i == 7:
+            return proj.read("missing-%d.txt" % i)
+        proj.write(f"map/{i}.txt", str(i))
+        return proj.read(f"map/{i}.txt")
+
+    result = cc.map(work, items, workers=4, progress=False)
+    assert [r for i, r in enumerate(result) if i != 7] == [str(i) for i in items if i != 7]
+    assert result[7] is None
+    assert [(i, item) for i, item, _ in result.errors] == [(7, 7)]
+    assert isinstance(result.errors[0][2], E.NotFound)
+
+
+def test_raw_escape_hatches(cc, proj):
+    if cc.api == "v1":
+        pong = cc.call_v1("ping")
+        assert pong["event"] == "pong"
+    else:
+        assert "now" in cc.call_hub("system.ping")
+        assert cc.call_project(proj.project_id, "system.exec", {"command": "echo", "args": ["hi"]})["stdout"] == "hi\n"

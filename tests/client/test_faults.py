@@ -1,0 +1,245 @@
+"""Every failure shape of the facts sheet and recordings, served by a misbehaving loopback server:
+the client raises the right class with a one-line message, retries exactly the calls it should,
+and never waits past its timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cocalc_magic import errors as E
+from cocalc_magic.client import CoCalc
+
+from .faultserver import (
+    FaultServer,
+    close,
+    free_port,
+    hang,
+    reply_html,
+    reply_json,
+    reply_text,
+    reset,
+    truncated,
+)
+
+KEY = "sk-faultKEY0123456789ab"
+HUB = "/api/conat/hub"
+PID = "11111111-2222-4333-8444-555555555555"
+
+
+@pytest.fixture
+def fault():
+    with FaultServer() as srv:
+        yield srv
+
+
+def client(srv: FaultServer, api: str = "current", **kw) -> CoCalc:
+    kw.setdefault("retries", 2)
+    kw.setdefault("backoff", 0.01)
+    kw.setdefault("timeout", 5)
+    return CoCalc(host=srv.url, api_key=KEY, api=api, **kw)
+
+
+def assert_one_line(err: E.CoCalcError) -> None:
+    text = str(err)
+    assert "\n" not in text and text.strip() == text and len(text) < 1500
+    assert KEY not in text
+
+
+# (what the server answers on the hub bridge, error class, retried for an idempotent call?)
+HUB_CASES = [
+    ("conat-408", reply_json({"error": f"timeout - callHub: subject='hub.account.x.api', name='system.ping', code='408' "}),
+     E.ServerTimeout, True),
+    ("conat-503", reply_json({"error": "Error: request -- no subscribers matching 'hub.account.x.api' - callHub: "
+                                       "subject='hub.account.x.api', name='system.ping', code='503' "}),
+     E.ServerError, True),
+    ("bad-key", reply_json({"error": "must be signed in and MUST provide an api key (cookies are not allowed)"}),
+     E.AuthenticationError, False),
+    ("no-key", reply_json({"error": "You must provide authentication via an API key."}), E.AuthenticationError, False),
+    ("unknown-fn", reply_json({"error": "Error: unknown function 'system.nope'"}), E.NotFound, False),
+    ("not-collab", reply_json({"error": "Error: must be collaborator on project to get state"}), E.PermissionDenied, False),
+    ("throttled", reply_json({"error": "too many requests to accounts/get-names; try again in 3 second(s) "
+                                       "(rule: at most 3 request(s) per 1 second)"}), E.RateLimited, False),
+    ("http-502-html", reply_html(502, "502 Bad Gateway"), E.ProtocolError, True),
+    ("http-503-json", reply_json({"error": "Service Unavailable"}, 503), E.ServerError, True),
+    ("http-504-text", reply_text(504, "Gateway Timeout", "text/plain"), E.ServerError, True),
+    ("http-500", reply_json({"error": "boom"}, 500), E.ServerError, False),
+    ("login-page", reply_html(200, "Sign in to CoCalc"), E.ProtocolError, False),
+    ("invalid-json-400", reply_text(400, "Invalid JSON", None), E.InvalidRequest, False),
+    ("not-json-200", reply_text(200, "healthchecks: OK", "text/plain"), E.ProtocolError, False),
+    ("truncated", truncated(), E.ProtocolError, True),
+    ("reset", reset(), E.CoCalcConnectionError, True),
+    ("closed", close(), E.CoCalcConnectionError, True),
+    ("413", reply_text(413, "Body exceeded 1mb limit", "text/plain"), E.InvalidRequest, False),
+    ("429", reply_json({"error": "slow down"}, 429), E.RateLimited, False),
+]
+
+
+@pytest.mark.parametrize("name,step,cls,retried", HUB_CASES, ids=[c[0] for c in HUB_CASES])
+def test_idempotent_call_maps_and_retries(fault, name, step, cls, retried):
+    fault.script(HUB, step)
+    cc = client(fault)
+    with pytest.raises(E.CoCalcError) as info:
+        cc.ping()
+    err = info.value
+    assert type(err) is cls, (name, type(err), str(err))
+    assert_one_line(err)
+    assert err.endpoint and "system.ping" in err.endpoint
+    assert fault.hits[HUB] == (3 if retried else 1), name  # retries=2: 1 + 2 retries
+
+
+@pytest.mark.parametrize("name,step,cls,retried", HUB_CASES, ids=[c[0] for c in HUB_CASES])
+def test_non_idempotent_call_is_never_retried_once_sent(fault, name, step, cls, retried):
+    fault.script(HUB, step)
+    cc = client(fault)
+    with pytest.raises(E.CoCalcError) as info:
+        cc.create_project("x")
+    assert type(info.value) is cls
+    assert_one_line(info.value)
+    assert fault.hits[HUB] == 1, name
+
+
+def test_retry_then_success(fault):
+    fault.script(HUB, reset(), reply_html(502), reply_json({"now": 1783081032000}))
+    cc = client(fault)
+    pong = cc.ping()
+    assert pong.api == "current" and pong.now.year == 2026
+    assert fault.hits[HUB] == 3
+
+
+def test_status_is_attached(fault):
+    fault.script(HUB, reply_html(502))
+    with pytest.raises(E.ProtocolError) as info:
+        client(fault, retries=0).ping()
+    assert info.value.status == 502
+    assert "HTTP 502" in str(info.value)
+
+
+def test_connection_refused_is_retried_even_for_writes():
+    cc = CoCalc(host=f"http://127.0.0.1:{free_port()}", api_key=KEY, api="current", retries=2, backoff=0.01)
+    with pytest.raises(E.CoCalcConnectionError) as info:
+        cc.create_project("never sent")
+    assert "connection refused" in str(info.value)
+    assert cc._transport.calls == 3  # the request provably never reached a server: safe to retry
+    assert_one_line(info.value)
+
+
+def test_hang_never_waits_past_the_timeout(fault):
+    fault.script(HUB, hang(30))
+    cc = client(fault, timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(E.ServerTimeout) as info:
+        cc.call_hub("system.ping", timeout=0.5)
+    took = time.monotonic() - started
+    # call_hub gives the bridge 0.5 s and HTTP 0.5 + 5 s slack; ping uses the client timeout
+    assert took < 7, took
+    assert_one_line(info.value)
+    started = time.monotonic()
+    with pytest.raises(E.ServerTimeout):
+        cc._transport.post(HUB, {"name": "system.ping"}, idempotent=True, timeout=0.5)
+    assert time.monotonic() - started < 2.0
+    assert fault.hits[HUB] == 2  # a read timeout is not retried (it would multiply the wait)
+
+
+@pytest.mark.parametrize("api,path,step,cls", [
+    ("v1", "/api/v1/ping", reply_json({"error": "No account found. Is your API key wrong?"}, 400), E.AuthenticationError),
+    ("v1", "/api/v1/ping", reply_json({"error": "error: value \"21315208307\" is out of range for type integer"}, 400),
+     E.AuthenticationError),
+    ("v1", "/api/v1/ping", reply_json({"error": "unknown endpoint 'ping'"}, 400), E.NotFound),
+    ("v1", "/api/v1/ping", reply_json({"error": "invalid parameters 'Error: misc.defaults -- TypeError: got an "
+                                                "unexpected argument 'bogus' '"}, 400), E.InvalidRequest),
+    ("v1", "/api/v1/ping", reply_json({"event": "error", "id": "x", "error": "User a does not have write access to project b"}),
+     E.PermissionDenied),
+    ("v1", "/api/v1/ping", reply_json({"event": "error", "id": "x", "error": "Error: ENOENT: no such file or directory, "
+                                                                            "stat '/p/x/nope.txt'"}), E.NotFound),
+    ("v1", "/api/v1/ping", reply_json({"event": "error", "id": "x", "error": "Timeout communicating with project."}),
+     E.ServerTimeout),
+])
+def test_v1_shapes(fault, api, path, step, cls):
+    fault.script(path, step)
+    with pytest.raises(E.CoCalcError) as info:
+        client(fault, api=api).ping()
+    assert type(info.value) is cls
+    assert info.value.endpoint == path
+    assert_one_line(info.value)
+
+
+def test_v1_exec_errors(fault):
+    path = "/api/v1/project_exec"
+    cc = client(fault, api="v1")
+    from cocalc_magic.client import Project
+
+    proj = Project(cc, PID, "t")
+    cc._running[PID] = time.monotonic() + 1e6
+    fault.script(path, reply_json({"event": "error", "id": "x", "error": "Error executing command 'sleep 5' with args '' -- "
+                                   "killed command 'bash /tmp/cocalc-x/a.sh', undefined, undefined"}))
+    with pytest.raises(E.ServerTimeout) as info:
+        proj.exec("sleep 5", timeout=2)
+    assert "timeout of 2s" in str(info.value)
+    fault.script(path, reply_json({"event": "error", "id": "x", "error": "Error executing command 'false' with args '' -- "
+                                   "command 'false' (args=) exited with nonzero code 1 -- stderr='boom', undefined, undefined"}))
+    result = proj.exec("false")
+    assert (result.exit_code, result.stderr) == (1, "boom")
+    with pytest.raises(E.CommandFailed) as info:
+        proj.exec("false", err_on_exit=True)
+    assert info.value.result.exit_code == 1
+    assert fault.hits[path] == 2  # exec is never retried
+
+
+def test_detection_falls_back_to_v1_on_404_html(fault):
+    fault.script("/api/v1/ping", reply_json({"event": "pong", "id": "x", "now": "2024-03-13T10:00:00.000Z"}))
+    cc = client(fault, api="auto")
+    pong = cc.ping()
+    assert pong.api == "v1" and cc.api == "v1" and pong.now.year == 2024
+    assert fault.hits[HUB] == 1
+    cc.ping()
+    assert fault.hits[HUB] == 1  # detection is cached
+
+
+def test_detection_neither_generation(fault):
+    cc = client(fault, api="auto")
+    with pytest.raises(E.ProtocolError) as info:
+        cc.ping()
+    assert "neither" in str(info.value)
+    assert_one_line(info.value)
+
+
+def test_detection_current_even_with_a_bad_key(fault):
+    fault.script(HUB, reply_json({"error": "must be signed in and MUST provide an api key (cookies are not allowed)"}))
+    cc = client(fault, api="auto")
+    with pytest.raises(E.AuthenticationError):
+        cc.ping()
+    assert cc.api == "current"
+
+
+def test_write_over_limit_fails_before_sending(fault):
+    cc = client(fault, api="current")
+    from cocalc_magic.client import Project
+
+    proj = Project(cc, PID, "t")
+    cc._running[PID] = time.monotonic() + 1e6
+    big = "x" * (cc.max_write_bytes + 2000)
+    with pytest.raises(E.InvalidRequest) as info:
+        proj.write("big.txt", big)
+    text = str(info.value)
+    assert "1,000,000 bytes" in text and f"{len(big) + 0:,}"[:3] in text
+    assert fault.hits["/api/conat/project"] == 0
+
+
+def test_v1_write_uses_form_over_json_limit(fault):
+    from cocalc_magic.client import Project
+
+    path = "/api/v1/write_text_file_to_project"
+    fault.script(path, reply_json({"event": "file_written_to_project", "id": "x"}))
+    cc = client(fault, api="v1")
+    proj = Project(cc, PID, "t")
+    cc._running[PID] = time.monotonic() + 1e6
+    proj.write("small.txt", "hi")
+    proj.write("big.txt", "y" * 200_000)
+    assert fault.headers[path][0]["Content-Type"] == "application/json"
+    assert fault.headers[path][1]["Content-Type"] == "application/x-www-form-urlencoded"
+    with pytest.raises(E.InvalidRequest) as info:
+        proj.write("huge.txt", "z" * 1_100_000)
+    assert "1,000,000 bytes" in str(info.value)
+    assert fault.hits[path] == 2

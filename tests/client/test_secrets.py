@@ -1,0 +1,119 @@
+"""Run the client's surface with a known key and scan everything shown for the key and tokens."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+
+import pytest
+
+from cocalc_magic import errors as E
+from cocalc_magic import settings
+from cocalc_magic.client import CoCalc, sign_in_for_key
+
+from .faultserver import FaultServer, reply_html, reply_json, reset, truncated
+
+
+def _scan(texts: list[str], secrets: list[str]) -> None:
+    blob = "\n".join(texts)
+    for secret in secrets:
+        assert secret and secret not in blob, f"a secret ({settings.mask(secret)}) leaked"
+
+
+def _surface(cc: CoCalc, shown: list[str]) -> list[str]:
+    """Call every public method; collect reprs, results and errors. Returns tokens seen."""
+    tokens: list[str] = []
+
+    def attempt(fn, *a, **kw):
+        try:
+            value = fn(*a, **kw)
+        except E.CoCalcError as err:
+            shown.extend([str(err), repr(err), "".join(traceback.format_exception(err))])
+            return None
+        shown.append(repr(value))
+        html = getattr(value, "_repr_html_", None)
+        if callable(html):
+            shown.append(html())
+        return value
+
+    shown.extend([repr(cc), repr(cc.settings), str(cc.settings.describe()), repr(cc._transport)])
+    attempt(cc.ping)
+    attempt(cc.whoami)
+    attempt(cc.projects)
+    p = attempt(cc.create_project, f"secret-scan-{uuid.uuid4().hex[:6]}")
+    if p is not None:
+        attempt(p.write, "a.txt", "hello")
+        attempt(p.read, "a.txt")
+        attempt(p.read, "missing.txt")
+        attempt(p.exec, "echo", "hi")
+        attempt(p.exec, "false", err_on_exit=True)
+        attempt(p.listing)
+        attempt(p.state)
+        attempt(cc.project, p.project_id)
+        embed = attempt(cc.embed, p, "a.txt")
+        if embed is not None:
+            shown.append(str(embed))
+    token = attempt(cc.auth_token)
+    if token is not None:
+        tokens.append(str(token))
+        shown.extend([repr(token), f"{token!r}"])
+    attempt(cc.project, "no such project at all")
+    attempt(cc.user_search, "nobody@example.com")
+    return tokens
+
+
+@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+def test_no_secret_in_anything_shown(cocalc_server, capsys, caplog):
+    caplog.set_level(logging.DEBUG, logger="cocalc_magic")
+    shown: list[str] = []
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    tokens = _surface(cc, shown)
+    assert tokens, "the surface run made no auth token"
+    # a wrong key: its errors must not show it either
+    wrong = "sk-WRONGkey" + uuid.uuid4().hex[:12]
+    bad = CoCalc(host=cocalc_server.url, api_key=wrong, api=cocalc_server.api, retries=0)
+    _surface(bad, shown)
+    out = capsys.readouterr()
+    shown += [out.out, out.err, caplog.text] + [r.getMessage() for r in caplog.records]
+    _scan(shown, [cocalc_server.api_key, wrong, *tokens])
+
+
+def test_transport_failures_and_logs_never_show_the_key(capsys, caplog):
+    caplog.set_level(logging.DEBUG, logger="cocalc_magic")
+    key = "sk_legacyKEY" + uuid.uuid4().hex[:12]
+    shown: list[str] = []
+    with FaultServer() as srv:
+        srv.script("/api/conat/hub", reset(), reply_html(502), truncated(),
+                   reply_json({"error": f"must be signed in and MUST provide an api key {key}"}))
+        cc = CoCalc(host=srv.url, api_key=key, api="current", retries=2, backoff=0.01)
+        for _ in range(2):
+            try:
+                cc.ping()
+            except E.CoCalcError as err:
+                shown += [str(err), repr(err), "".join(traceback.format_exception(err))]
+        # the key really was sent (as Basic auth), so the scan is meaningful
+        assert any("Authorization" in h for h in srv.headers["/api/conat/hub"])
+    out = capsys.readouterr()
+    shown += [out.out, out.err, caplog.text, repr(cc), repr(cc.settings)]
+    assert any("retrying" in r.getMessage() for r in caplog.records)
+    _scan(shown, [key])
+    assert settings.mask(key) in repr(cc)
+
+
+def test_logger_filter_masks_secrets_others_log(caplog):
+    key = "sk-loggedKEY" + uuid.uuid4().hex[:12]
+    settings.register_secret(key)
+    caplog.set_level(logging.INFO, logger="cocalc_magic")
+    logging.getLogger("cocalc_magic").info("someone logged %s by mistake", key)
+    assert key not in caplog.text and settings.mask(key) in caplog.text
+
+
+def test_sign_in_for_key_errors_do_not_show_password():
+    with FaultServer() as srv:
+        srv.script("/api/v2/auth/sign-in", reply_json({"error": "Problem signing into account -- password for "
+                                                                "'a@b.c' is incorrect."}))
+        with pytest.raises(E.AuthenticationError) as info:
+            sign_in_for_key(srv.url, "a@b.c", "hunter2-very-secret")
+        assert "hunter2-very-secret" not in str(info.value)
+        assert "\n" not in str(info.value)
