@@ -34,6 +34,9 @@ class ServerContext:
     frame_ancestors: str | None = None  # app pages: CSP frame-ancestors value; None allows framing
     base_url: str = ""  # set once the server listens, e.g. http://127.0.0.1:41234
     caches: dict[str, Any] = field(default_factory=dict)  # small per-server caches and throttles
+    # current generation: cache key and collaborator lookups as cocalc.com does (~15 s / ~30 s);
+    # off by default so that changes take effect at once (see access.py)
+    lookup_cache: bool = False
 
 
 class AuthProblem(Exception):
