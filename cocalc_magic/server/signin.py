@@ -266,6 +266,9 @@ PAGE = """<!DOCTYPE html>
 </div></body></html>
 """
 
+PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            "form-action 'self' https://authenticated; base-uri 'none'; frame-ancestors 'none'")
+
 _FIELDS = """<label for="email">Email address</label>
 <input id="email" name="email" type="email" autocomplete="username" value="{email}" required>
 <label for="password">Password</label>
@@ -287,6 +290,11 @@ def render_get_api_key_page(handler: tornado.web.RequestHandler, app_name: str, 
     fields = "" if signed_in and not error else _FIELDS.format(email=html.escape(email, quote=True))
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.set_header("Cache-Control", "no-store")
+    # No scripts at all; inline styles only; the form may end in the redirect to the app; and
+    # the page may not be framed (a framed key page could be clickjacked).
+    handler.set_header("Content-Security-Policy", PAGE_CSP)
+    handler.clear_header("X-Frame-Options")
+    handler.set_header("X-Frame-Options", "DENY")
     handler.finish(PAGE.format(
         banner=html.escape(banner), app=html.escape(app_title(app_name)), app_attr=html.escape(app_name, quote=True),
         error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",

@@ -221,3 +221,19 @@ def test_get_api_key_with_a_session_needs_no_password(page_server):
     # without a session the same post is a failed sign-in, not a key
     r = requests.post(f"{srv.url}/app/get-api-key", data={"get_api_key": "myapp"}, allow_redirects=False)
     assert r.status_code == 200 and "Problem signing into account" in r.text
+
+
+@GENERATIONS
+def test_app_get_api_key_route_end_to_end(cocalc_server):
+    """Through the real /app route (the web pages delegate ?get_api_key= here)."""
+    srv = cocalc_server
+    acct, email, password = new_account(srv)
+    page = requests.get(f"{srv.url}/app", params={"get_api_key": "myapp"})
+    assert page.status_code == 200 and "CoCalc API Key Access for Myapp" in page.text
+    csp = page.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://authenticated" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp and "<script" not in page.text
+    r = requests.post(f"{srv.url}/app/get-api-key", data={"get_api_key": "myapp", "email": email, "password": password},
+                      allow_redirects=False)
+    key = parse_qs(urlparse(r.headers["Location"]).query)["api_key"][0]
+    assert srv.ctx.store.resolve_api_key(key)["account_id"] == acct
