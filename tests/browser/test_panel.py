@@ -22,8 +22,6 @@ from tests.browser.jupyter_fixtures import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 expect = pytest.importorskip("playwright.sync_api").expect
-# TEMPORARY while the parts land (remove once the client and the current server are on main):
-pytest.importorskip("cocalc_magic.client", reason="the client has not landed yet")
 
 
 CASES = [("lab", "current"), ("lab", "v1"), ("notebook", "current")]
