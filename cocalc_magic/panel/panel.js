@@ -204,7 +204,7 @@ function render({ model, el }) {
     });
     filesBox.append(crumbs);
     if (cwd) {
-      const up = h("div", "ccp-file ccp-dir ccp-up", "⬑ ..");
+      const up = h("div", "ccp-file ccp-dir ccp-up", "↑ ..");
       up.addEventListener("click", () => go(parts.slice(0, -1).join("/")));
       filesBox.append(up);
     }
@@ -213,7 +213,7 @@ function render({ model, el }) {
       const kind = f.isdir ? "ccp-dir" : f.notebook ? "ccp-notebook" : "ccp-other";
       const row = h("div", `ccp-file ${kind}`);
       row.dataset.name = f.name;
-      const icon = f.isdir ? "📁" : f.notebook ? "📓" : "📄";
+      const icon = f.isdir ? "▸" : f.notebook ? "●" : "·"; // plain glyphs: emoji fonts are often missing
       row.append(h("span", "ccp-ficon", icon), h("span", "ccp-fname", f.name + (f.isdir ? "/" : "")));
       const path = cwd ? `${cwd}/${f.name}` : f.name;
       row.addEventListener("click", () => {
@@ -384,8 +384,14 @@ function render({ model, el }) {
   statusBtn.addEventListener("click", () => postFromPython({ action: "status" }));
   closeBtn.addEventListener("click", () => postFromPython({ action: "closeall" }));
 
+  let fallback = null; // see the end of render()
   function onCustom(msg) {
     if (!msg || typeof msg !== "object") return;
+    if (msg.for_view && msg.for_view !== viewId) return; // meant for another view of this panel
+    if (msg.kind === "embed" || msg.kind === "blocked") {
+      cancel(fallback);
+      fallback = null;
+    }
     if (msg.kind === "embed") embed(msg);
     else if (msg.kind === "post") postFromPython(msg.data);
     else if (msg.kind === "blocked") {
@@ -440,13 +446,17 @@ function render({ model, el }) {
   loadProjects();
   renderFiles();
 
-  // A view drawn again (re-displayed, page reload): show the open file without a token; the
-  // browser's CoCalc cookie from the first sign-in (if any) still applies.
+  // Python answers "hello" with what this view must show (a fresh token of its own). Without a
+  // live kernel (a saved widget state) nothing comes: then show the open file without a token,
+  // which works when the browser's CoCalc cookie from an earlier sign-in still applies.
+  send({ kind: "hello" });
   const opened = model.get("opened") || {};
   if (opened.kiosk_url) {
-    embed({ ...opened, signin_url: null, new_tab_url: opened.kiosk_url });
+    fallback = later(() => {
+      fallback = null;
+      if (stage === "idle") embed({ ...opened, signin_url: null, new_tab_url: opened.kiosk_url });
+    }, 3000);
   }
-  send({ kind: "hello" });
 
   return () => {
     window.removeEventListener("message", onMessage);

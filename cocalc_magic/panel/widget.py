@@ -63,6 +63,8 @@ class CoCalcPanel(anywidget.AnyWidget):
         self._callbacks: list[Callable[[dict], Any]] = []
         self.replies: list[dict] = []
         self._views: list[str] = []  # browser views, oldest first; replies count from the newest only
+        self._undelivered: dict | None = None  # an embed made before any view existed (token inside)
+        self._token_wanted = True
         self.on_msg(self._on_custom_msg)
         self.observe(self._on_show_all, names="show_all")
         if self._connect() and fetch and mode == "panel":
@@ -97,6 +99,7 @@ class CoCalcPanel(anywidget.AnyWidget):
         except Exception as exc:  # noqa: BLE001 - shown in the status line, never as a traceback
             self.status_line = texts.error_text(exc)
             return
+        self._token_wanted = token
         self._embed(embed, project_id, path, title)
 
     def closeall(self) -> None:
@@ -216,7 +219,7 @@ class CoCalcPanel(anywidget.AnyWidget):
             handle = cc.project(project)
         return str(handle.project_id), str(_get(handle, "title", "") or ""), handle
 
-    def _embed(self, embed: Any, project_id: str, path: str, title: str) -> None:
+    def _embed(self, embed: Any, project_id: str, path: str, title: str, for_view: str | None = None) -> None:
         kiosk_url = str(embed.kiosk_url)
         origin = str(_get(embed, "origin", "") or "")
         framing = _get(embed, "framing")
@@ -225,7 +228,7 @@ class CoCalcPanel(anywidget.AnyWidget):
             self.opened = {}
             reason = _get(framing, "reason", "") or "the server forbids framing"
             self.status_line = texts.one_line(f"CoCalc does not allow embedding here ({reason}). Use “Open in new tab”.")
-            self.send({"kind": "blocked", "reason": self.status_line, "new_tab_url": new_tab, "path": path})
+            self._deliver({"kind": "blocked", "reason": self.status_line, "new_tab_url": new_tab, "path": path}, for_view)
             return
         self.opened = {
             "project_id": project_id,
@@ -241,7 +244,7 @@ class CoCalcPanel(anywidget.AnyWidget):
             line += texts.one_line(f" Not signing in: {token_error}")
         self.status_line = line
         # The only place a token leaves the kernel: a custom message (not saved with widget state).
-        self.send(
+        self._deliver(
             {
                 "kind": "embed",
                 "project_id": project_id,
@@ -251,8 +254,36 @@ class CoCalcPanel(anywidget.AnyWidget):
                 "new_tab_url": new_tab,
                 "origin": origin,
                 "api": self.opened["api"],
-            }
+            },
+            for_view,
         )
+
+    def _deliver(self, msg: dict, for_view: str | None) -> None:
+        """Send to the browser; before any view has drawn itself (``open_view`` opens first and is
+        displayed after), keep the message in memory (never in a trait) for the first view."""
+        if for_view:
+            msg = dict(msg, for_view=for_view)
+        if self._views or for_view:
+            self.send(msg)
+        else:
+            self._undelivered = msg
+
+    def _greet(self, view: str) -> None:
+        """A new view: give it what it must show, with a fresh token of its own."""
+        if self._undelivered is not None:
+            msg, self._undelivered = self._undelivered, None
+            self.send(dict(msg, for_view=view))
+        elif self.opened:
+            cc = self._connect()
+            if cc is None:
+                return
+            o = self.opened
+            try:
+                embed = cc.embed(o["project_id"], o["path"], token=self._token_wanted)
+            except Exception as exc:  # noqa: BLE001
+                self.status_line = texts.error_text(exc)
+                return
+            self._embed(embed, o["project_id"], o["path"], o.get("title", ""), for_view=view)
 
     def _on_show_all(self, change: dict) -> None:
         if change["old"] != change["new"]:
@@ -267,6 +298,8 @@ class CoCalcPanel(anywidget.AnyWidget):
             if kind == "hello":
                 if view and view not in self._views:
                     self._views.append(view)
+                if view:
+                    self._greet(view)
             elif kind == "bye":
                 if view in self._views:
                     self._views.remove(view)

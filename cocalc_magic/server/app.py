@@ -34,6 +34,9 @@ class ServerContext:
     frame_ancestors: str | None = None  # app pages: CSP frame-ancestors value; None allows framing
     base_url: str = ""  # set once the server listens, e.g. http://127.0.0.1:41234
     caches: dict[str, Any] = field(default_factory=dict)  # small per-server caches and throttles
+    # current generation: cache key and collaborator lookups as cocalc.com does (~15 s / ~30 s);
+    # off by default so that changes take effect at once (see access.py)
+    lookup_cache: bool = False
 
 
 class AuthProblem(Exception):
@@ -154,14 +157,14 @@ class BaseHandler(tornado.web.RequestHandler):
 
 
 def make_app(ctx: ServerContext) -> tornado.web.Application:
-    from . import current, kiosk, signin, v1, v2
+    from . import current, kiosk, signin, signup, v1, v2
 
     routes: list = []
     if ctx.api == "v1":
         routes += v1.routes(ctx)
     else:
         routes += current.routes(ctx)
-    routes += signin.routes(ctx) + v2.routes(ctx) + kiosk.routes(ctx)
+    routes += signin.routes(ctx) + signup.routes(ctx) + v2.routes(ctx) + kiosk.routes(ctx)
     return tornado.web.Application(
         routes,
         default_handler_class=NotFoundHandler,

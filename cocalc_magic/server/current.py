@@ -1,7 +1,200 @@
-"""The current API generation: the conat bridges POST /api/conat/hub and /api/conat/project."""
+"""The current API generation: the conat bridges ``POST /api/conat/hub`` and
+``POST /api/conat/project`` (CoCalc's ``next/pages/api/conat/{hub,project}.ts`` and
+``server/api/{hub,project}-bridge.ts`` at 5cb3315c30).
+
+Every reply is HTTP 200 JSON: the function's bare return value, or ``{"error": text}``; the one
+exception is a JSON body that does not parse (400 ``Invalid JSON``, plain text), and a body over
+Next.js' 1 MB parser limit (413, see ``NextApiHandler``). The body is read only as JSON or form
+fields, and only on POST (a GET's query string is never read: recorded ``hub-get-query-string``).
+Auth is an API key only; cookies are ignored. The bridge waits ``timeout`` ms (default 15000)
+and then answers with conat's 408 text, while the call itself runs on, as CoCalc's does.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from typing import Any
+
+from . import access, hub_api, project_api
+from .app import AuthProblem, BaseHandler, _form_to_dict
+from .conat import RemoteError, spread_args
+
+log = logging.getLogger("cocalc_magic.server.current")
+
+DEFAULT_TIMEOUT_MS = 15000
+# Next.js' default API body parser limit "1mb" (bytes.parse → 1048576). CoCalc sets no
+# sizeLimit, so this is the limit; the 413 text is Next's ApiError message. A guess: the exact
+# reply of cocalc.com to an oversize body was never recorded.
+BODY_LIMIT = 1024 * 1024
+BODY_LIMIT_TEXT = "Body exceeded 1mb limit"
+
+HUB_NOT_SIGNED_IN = "must be signed in and MUST provide an api key (cookies are not allowed)"
+PROJECT_NOT_SIGNED_IN = "must sign in as project or account"
+
+
+class InvalidJSON(Exception):
+    pass
+
+
+class NextApiHandler(BaseHandler):
+    """Body handling of a Next.js API route: 1 MB limit, JSON or form, 400 on bad JSON."""
+
+    json_limit = None
+    form_limit = None
+
+    def prepare(self) -> None:
+        if len(self.request.body or b"") > BODY_LIMIT:
+            self.plain(413, BODY_LIMIT_TEXT)
+
+    def plain(self, status: int, text: str) -> None:
+        """A plain-text reply with no Content-Type (how Next answers parser errors)."""
+        self.set_status(status, reason=text)
+        self.clear_header("Content-Type")
+        self.finish(text)
+
+    def next_params(self) -> Any:
+        """``getParams(req)``: the parsed POST body; ``{}`` for other methods and body types."""
+        if self.request.method != "POST":
+            return {}
+        body = self.request.body or b""
+        kind = self.body_kind()
+        if kind == "json":
+            if not body.strip():
+                return {}
+            try:
+                return json.loads(body)
+            except ValueError:
+                raise InvalidJSON() from None
+        if kind == "form":
+            return _form_to_dict(body)
+        return {}
+
+    def params_or_reply(self) -> dict | None:
+        """The body as a dict (non-objects read as ``{}``), or None once 400 was sent."""
+        try:
+            p = self.next_params()
+        except InvalidJSON:
+            self.plain(400, "Invalid JSON")
+            return None
+        return p if isinstance(p, dict) else {}
+
+
+def _timeout_s(value: Any) -> float:
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        ms = DEFAULT_TIMEOUT_MS
+    if ms != ms or ms <= 0:  # NaN or nonsense: the default
+        ms = DEFAULT_TIMEOUT_MS
+    return ms / 1000.0
+
+
+async def _bounded(coro, timeout_s: float, subject: str, name: Any) -> Any:
+    """Run ``coro`` (it keeps running after a timeout, as the remote call would)."""
+    task = asyncio.ensure_future(coro)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), timeout_s)
+    except asyncio.TimeoutError:
+        task.add_done_callback(_swallow)
+        shown = name if isinstance(name, str) else "undefined"
+        raise RemoteError(f"timeout - callHub: subject='{subject}', name='{shown}', code='408' ") from None
+
+
+def _swallow(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class BridgeHandler(NextApiHandler):
+    async def reply(self, fn) -> None:
+        try:
+            result = await fn()
+        except RemoteError as exc:
+            self.write_json({"error": exc.text})
+            return
+        except Exception as exc:  # noqa: BLE001 - the bridge never fails with a non-200
+            log.exception("conat bridge call failed")
+            self.write_json({"error": f"Error: {exc}"})
+            return
+        self.write_json(result)
+
+    async def get(self) -> None:
+        await self.post()
+
+
+class HubBridge(BridgeHandler):
+    async def post(self) -> None:
+        params = self.params_or_reply()
+        if params is None:
+            return
+        try:
+            key = self.api_key()
+        except AuthProblem as exc:
+            self.write_json({"error": str(exc)})
+            return
+        caller = access.resolve_key(self.ctx, key)
+        if caller is None or not caller.account_id:
+            self.write_json({"error": HUB_NOT_SIGNED_IN})
+            return
+        account_id = caller.account_id
+        name, args = params.get("name"), params.get("args", [])
+        subject = f"hub.account.{account_id}.api"
+        await self.reply(lambda: _bounded(
+            hub_api.call(self.ctx, account_id, name, args), _timeout_s(params.get("timeout")), subject, name
+        ))
+
+
+class ProjectBridge(BridgeHandler):
+    async def post(self) -> None:
+        params = self.params_or_reply()
+        if params is None:
+            return
+        try:
+            key = self.api_key()
+        except AuthProblem as exc:
+            self.write_json({"error": str(exc)})
+            return
+        caller = access.resolve_key(self.ctx, key)
+        if caller is None:
+            self.write_json({"error": PROJECT_NOT_SIGNED_IN})
+            return
+        project_id = params.get("project_id") or caller.project_id
+        if not project_id:
+            self.write_json({"error": "must specify project_id or use project-specific api key"})
+            return
+        if caller.project_id and caller.project_id != project_id:
+            self.write_json({"error": "project specific api key must match requested project"})
+            return
+        if caller.account_id:
+            try:
+                ok = access.is_collaborator(self.ctx, caller.account_id, project_id)
+            except ValueError as exc:
+                self.write_json({"error": str(exc)})
+                return
+            if not ok:
+                self.write_json({"error": "user must be a collaborator on the project"})
+                return
+        name, args = params.get("name"), params.get("args", [])
+        if name == "system.test":  # the bridge tells the project which project it is
+            first = args[0] if isinstance(args, list) and args and isinstance(args[0], dict) else {}
+            args = [{**first, "project_id": project_id}]
+        csid = params.get("compute_server_id") or 0
+        subject = f"project.{project_id}.{csid}.api.-"
+
+        async def forward() -> Any:
+            # CoCalc touches (starts) the project first; waitForInterest makes the wait for it
+            # part of the request's timeout.
+            self.store.touch_project(project_id)
+            await self.runtime.ensure_running(project_id)
+            return await project_api.call(self.ctx, project_id, name, spread_args(args))
+
+        await self.reply(lambda: _bounded(forward(), _timeout_s(params.get("timeout")), subject, name))
+
 
 def routes(ctx) -> list:
-    return []
+    return [
+        (r"/api/conat/hub/?", HubBridge, {"ctx": ctx}),
+        (r"/api/conat/project/?", ProjectBridge, {"ctx": ctx}),
+    ]

@@ -363,3 +363,15 @@ def test_v1_token_sign_in_is_throttled_per_token(site):
     # another token is not affected, and the real one still works
     s = requests.Session()
     assert "hello from the notebook" in s.get(site.kiosk_url + "&auth_token=" + site.token()).text
+
+
+@BOTH
+def test_get_api_key_is_delegated_to_signin_when_it_exists(site, monkeypatch):
+    from cocalc_magic.server import signin
+
+    monkeypatch.setattr(signin, "render_get_api_key_page",
+                        lambda handler, app: handler.finish(f"key page for {app}"), raising=False)
+    assert requests.get(f"{site.url}/app", params={"get_api_key": "myapp"}).text == "key page for myapp"
+    monkeypatch.delattr(signin, "render_get_api_key_page")
+    r = requests.get(f"{site.url}/app", params={"get_api_key": "myapp"})
+    assert r.status_code == 200 and 'id="sign-in"' in r.text  # /app works before signin lands

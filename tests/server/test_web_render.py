@@ -76,3 +76,20 @@ def test_http_loopback_parents_only_with_the_option(origin, blocked):
 def test_allowed_hosts_are_cocalcs_tokens():
     assert allowed_hosts(".example.test, jupyter.x.org;Foo") == [".example.test", "jupyter.x.org", "oo"]
     assert allowed_hosts(None) == [] and allowed_hosts("") == []
+
+
+def test_images_and_mime_priorities():
+    import base64
+    import json
+
+    jpeg = base64.b64encode(b"\xff\xd8\xff\xe0fakejpeg").decode()
+    nb = {"cells": [{"cell_type": "code", "source": "", "execution_count": None, "metadata": {}, "outputs": [
+        {"output_type": "display_data", "metadata": {}, "data": {"image/jpeg": jpeg, "text/plain": "<Image>"}},
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": "not base64 !!", "text/plain": "fallback"}},
+        {"output_type": "display_data", "metadata": {}, "data": {"application/x-weird": {}}},
+    ]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    html = render_notebook(json.dumps(nb))
+    assert f'src="data:image/jpeg;base64,{jpeg}"' in html and "&lt;Image&gt;" not in html
+    assert "<pre>fallback</pre>" in html and "not base64" not in html
+    assert "(output of type application/x-weird is not shown here)" in html
+    assert "In [ ]:" in html

@@ -198,6 +198,13 @@
   window.addEventListener("message", processMessage, false);
   state.ready = true;
 
+  // Kiosk mode asks for fullscreen at startup, as CoCalc's set_fullscreen("kiosk") does. Without a
+  // user gesture, or in an IFrame without allow="fullscreen", this fails harmlessly.
+  try {
+    var fs = document.documentElement.requestFullscreen && document.documentElement.requestFullscreen();
+    if (fs && fs.catch) fs.catch(function () {});
+  } catch (e) { /* not allowed */ }
+
   // the "connection" of the status reply: connected once the server answered
   var t0 = Date.now();
   fetch("/_local/kiosk/hello", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function () {

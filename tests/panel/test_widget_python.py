@@ -25,6 +25,7 @@ def cc(request):
 def panel(cc, monkeypatch):
     w = CoCalcPanel(client=cc)
     w.rec = Recorder(w, monkeypatch)
+    from_browser(w, {"kind": "hello", "view": "a"})  # the browser drew it
     return w
 
 
@@ -278,13 +279,34 @@ def test_text_fallback_without_widgets(panel):
 def test_open_view_is_a_single_file_view(cc, monkeypatch):
     sent = []
     monkeypatch.setattr("comm.base_comm.BaseComm.send", lambda self, data=None, buffers=None, **kw: sent.append(data), raising=False)
+    customs = lambda: [m["content"] for m in sent if m and m.get("method") == "custom"]  # noqa: E731
     v = open_view(cc, "Project 2", "analysis.ipynb", height=450)
     assert v.mode == "view" and v.height == 450 and v.projects == []
     assert not any(c[0] == "projects" for c in cc.calls)
     assert v.opened["path"] == "analysis.ipynb" and v.opened["project_id"].endswith("000000000002")
-    embeds = [m["content"] for m in sent if m and m.get("method") == "custom" and m["content"]["kind"] == "embed"]
-    assert len(embeds) == 1 and cc.tokens[-1] in (embeds[0]["signin_url"] or "")
+    assert customs() == []  # no view yet: the embed waits (in memory, not in a trait) for the first one
     assert cc.tokens[-1] not in state_text(v)
+    from_browser(v, {"kind": "hello", "view": "v1"})
+    (first,) = customs()
+    assert first["kind"] == "embed" and first["for_view"] == "v1" and cc.tokens[0] in first["signin_url"]
+    from_browser(v, {"kind": "hello", "view": "v2"})  # displayed again: that view gets a fresh token
+    second = customs()[-1]
+    assert second["for_view"] == "v2" and len(cc.tokens) == 2 and cc.tokens[1] in second["signin_url"]
+    assert all(t not in state_text(v) for t in cc.tokens)
+
+
+def test_open_view_without_token_and_blocked(cc, monkeypatch):
+    v = open_view(cc, "Project 2", "analysis.ipynb", token=False)
+    rec = Recorder(v, monkeypatch)
+    from_browser(v, {"kind": "hello", "view": "v1"})
+    (msg,) = rec.custom("embed")
+    assert msg["signin_url"] is None and cc.tokens == []
+    cc.framing = FramingCheck(False, "X-Frame-Options: DENY")
+    b = open_view(cc, "Project 2", "analysis.ipynb")
+    rec = Recorder(b, monkeypatch)
+    from_browser(b, {"kind": "hello", "view": "v1"})
+    (msg,) = rec.custom("blocked")
+    assert msg["reason"] == "CoCalc does not allow embedding here (X-Frame-Options: DENY). Use “Open in new tab”."
 
 
 def test_esm_and_css_ship_with_the_package(panel):

@@ -1,0 +1,197 @@
+"""What a key may not do: leave HOME, reach another account's project, guess passwords, or
+get anything at all without a key; and what the server never does: answer 500 with a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import uuid
+
+import pytest
+import requests
+
+from cocalc_magic.server.v1 import SCHEMAS
+
+
+@pytest.fixture
+def srv(cocalc_servers):
+    return cocalc_servers("v1")
+
+
+def post(srv, event, key, **fields) -> requests.Response:
+    return requests.post(f"{srv.url}/api/v1/{event}", json=fields, auth=(key, "") if key else None, timeout=30)
+
+
+def account(srv) -> tuple[str, str]:
+    store = srv.ctx.store
+    acct = store.create_account(f"sec-{uuid.uuid4().hex[:8]}@m.local", "pw-secret-1", "Sec", "Urity")
+    _, key = store.create_api_key(acct, name="sec")
+    return acct, key
+
+
+@pytest.fixture
+def mine(srv):
+    acct, key = account(srv)
+    pid = srv.ctx.store.create_project(acct, "mine")
+    # Something outside HOME worth stealing, and a link pointing at it.
+    secret_dir = srv.data_dir / f"outside-{uuid.uuid4().hex[:6]}"
+    secret_dir.mkdir()
+    (secret_dir / "secret.txt").write_text("TOP SECRET")
+    home = srv.ctx.store.home(pid)
+    os.symlink(secret_dir, home / "escape")
+    os.symlink(secret_dir / "secret.txt", home / "secret-link.txt")
+    return acct, key, pid, secret_dir
+
+
+@pytest.mark.parametrize("path", ["../x.txt", "../../cocalc.sqlite3", "/etc/passwd", "a/../../x",
+                                  "escape/secret.txt", "secret-link.txt", "{secret}/secret.txt"])
+def test_reads_outside_home_are_refused(srv, mine, path):
+    acct, key, pid, secret_dir = mine
+    path = path.format(secret=secret_dir)
+    r = post(srv, "read_text_file_from_project", key, project_id=pid, path=path).json()
+    assert r["event"] == "error" and "outside the project's home directory" in r["error"], r
+    assert "TOP SECRET" not in json.dumps(r)
+
+
+@pytest.mark.parametrize("path", ["../evil.txt", "/tmp/evil-{u}.txt", "escape/evil.txt", "a/../../evil.txt"])
+def test_writes_outside_home_are_refused(srv, mine, path):
+    acct, key, pid, secret_dir = mine
+    u = uuid.uuid4().hex[:6]
+    r = post(srv, "write_text_file_to_project", key, project_id=pid, path=path.format(u=u), content="pwned").json()
+    assert r["event"] == "error" and "outside the project's home directory" in r["error"]
+    assert not (secret_dir / "evil.txt").exists() and not os.path.exists(f"/tmp/evil-{u}.txt")
+    assert not (srv.ctx.store.projects_dir / "evil.txt").exists()
+
+
+def test_exec_path_and_copies_cannot_leave_home(srv, mine):
+    acct, key, pid, secret_dir = mine
+    r = post(srv, "project_exec", key, project_id=pid, command="pwd", path="..").json()
+    assert r["event"] == "error" and "outside" in r["error"]
+    r = post(srv, "project_exec", key, project_id=pid, command="cat", path="escape").json()
+    assert r["event"] == "error" and "outside" in r["error"]
+    pid2 = srv.ctx.store.create_project(acct, "target")
+    r = post(srv, "copy_path_between_projects", key, src_project_id=pid, src_path="escape/secret.txt",
+             target_project_id=pid2, target_path="stolen.txt", wait_until_done=True).json()
+    assert r["event"] == "error" and not (srv.ctx.store.home(pid2) / "stolen.txt").exists()
+    r = post(srv, "copy_path_between_projects", key, src_project_id=pid, src_path="",
+             target_project_id=pid2, target_path="../..", wait_until_done=True).json()
+    assert r["event"] == "error"
+    # a directory copy skips symlinks rather than following them out of HOME
+    post(srv, "write_text_file_to_project", key, project_id=pid, path="dir/ok.txt", content="ok")
+    os.symlink(secret_dir / "secret.txt", srv.ctx.store.home(pid) / "dir" / "link.txt")
+    post(srv, "copy_path_between_projects", key, src_project_id=pid, src_path="dir", target_project_id=pid2)
+    assert (srv.ctx.store.home(pid2) / "dir" / "ok.txt").read_text() == "ok"
+    assert not (srv.ctx.store.home(pid2) / "dir" / "link.txt").exists()
+
+
+def test_another_accounts_project_is_refused_everywhere(srv, mine):
+    acct, key, pid, _ = mine
+    other, other_key = account(srv)
+    calls = {
+        "project_exec": {"project_id": pid, "command": "ls"},
+        "read_text_file_from_project": {"project_id": pid, "path": "x"},
+        "write_text_file_to_project": {"project_id": pid, "path": "x", "content": "y"},
+        "touch_project": {"project_id": pid},
+        "remove_collaborator": {"project_id": pid, "account_id": acct},
+        "invite_collaborator": {"project_id": pid, "account_id": other},
+        "add_collaborator": {"project_id": pid, "account_id": other},
+        "invite_noncloud_collaborators": {"project_id": pid, "to": "a@b.cd", "email": "e", "title": "t", "link2proj": "l"},
+        "copy_path_between_projects": {"src_project_id": pid, "src_path": "", "target_project_id": pid},
+        "copy_path_status": {"src_project_id": pid},
+        "disconnect_from_project": {"project_id": pid},
+        "query": {"query": {"projects": {"project_id": pid, "title": "hacked"}}},
+    }
+    for event, fields in calls.items():
+        r = post(srv, event, other_key, **fields)
+        assert r.status_code == 200 and r.json()["event"] == "error", (event, r.text)
+    assert srv.ctx.store.group(pid, other) is None
+    assert srv.ctx.store.project(pid)["title"] == "mine"
+    assert not (srv.ctx.store.home(pid) / "x").exists()
+    # and listing projects never shows it
+    r = post(srv, "query", other_key, query={"projects_all": [{"project_id": None}]}).json()
+    assert pid not in json.dumps(r)
+
+
+def test_nothing_answers_without_a_valid_key(srv, mine):
+    acct, key, pid, _ = mine
+    for event in list(SCHEMAS) + ["no_such_thing", "delete_account"]:
+        for k in (None, "sk_" + "x" * 24, "sk-" + "y" * 22):
+            r = post(srv, event, k, project_id=pid)
+            assert r.status_code == 400, (event, r.text)
+            assert r.json()["error"] in ("You must provide authentication via an API key.",
+                                         "No account found. Is your API key wrong?")
+    r = requests.post(f"{srv.url}/api/v2/api-keys", json={"action": "create"})
+    assert r.json() == {"error": "must be signed in"}
+
+
+def test_banned_accounts_are_refused(srv):
+    acct, key = account(srv)
+    srv.ctx.store.update_account(acct, banned=1)
+    r = post(srv, "ping", key)
+    assert (r.status_code, r.json()) == (400, {"error": "User is BANNED.  If this is a mistake, please contact help@cocalc.com"})
+
+
+def test_wrong_passwords_are_throttled(srv):
+    acct, key = account(srv)
+    target = srv.ctx.store.create_account(f"t-{uuid.uuid4().hex[:6]}@m.local", "right-password", "T", "T")
+    assert post(srv, "user_auth", key, account_id=target, password="guess-1").json()["error"] == "incorrect password"
+    # right away, even the right password is blocked for 60 s
+    r = post(srv, "user_auth", key, account_id=target, password="right-password").json()
+    assert r["error"] == "banned -- please wait at least 60s before trying again"
+
+
+def test_keys_and_passwords_are_stored_hashed(srv):
+    acct, key = account(srv)
+    raw = b"".join(p.read_bytes() for p in srv.data_dir.glob("cocalc.sqlite3*"))
+    assert key.encode() not in raw and b"pw-secret-1" not in raw
+
+
+def _fuzz_bodies(pid: str) -> list[tuple[str, bytes, str]]:
+    rnd = random.Random(1234)
+    bodies: list[tuple[str, bytes, str]] = [
+        ("application/json", b"{", "json"),
+        ("application/json", b"[1,2,3]", "json"),
+        ("application/json", b'"just a string"', "json"),
+        ("application/json", b"null", "json"),
+        ("application/json", b"\xff\xfe\x00garbage", "json"),
+        ("application/json", json.dumps({"project_id": pid, "command": ["ls"], "args": {"a": 1}}).encode(), "json"),
+        ("application/json", json.dumps({"project_id": pid, "command": "ls", "timeout": "soon"}).encode(), "json"),
+        ("application/json", json.dumps({"project_id": pid, "command": "ls", "max_output": [1]}).encode(), "json"),
+        ("application/json", json.dumps({"project_id": [pid], "path": {"x": 1}}).encode(), "json"),
+        ("application/json", json.dumps({"project_id": 5, "path": 7, "content": None}).encode(), "json"),
+        ("application/json", json.dumps({"query": [[[]]], "options": "x"}).encode(), "json"),
+        ("application/json", json.dumps({"query": {"projects": [{}, {}]}}).encode(), "json"),
+        ("application/json", json.dumps({"account_ids": "not-a-list", "query": 5}).encode(), "json"),
+        ("application/x-www-form-urlencoded", b"%%%&&&==&a[]=1&a[b]=2", "form"),
+        ("application/x-www-form-urlencoded", b"project_id=" + pid.encode() + b"&path=\x00\x01", "form"),
+        ("text/plain", b"hello", "other"),
+        ("application/octet-stream", bytes(rnd.randrange(256) for _ in range(500)), "other"),
+    ]
+    for _ in range(15):
+        junk = {rnd.choice(["project_id", "path", "command", "args", "query", "limit", "id", "content"]):
+                rnd.choice([None, 1, -1, 1e308, True, "", "x" * 50, [], {}, [None], {"a": None}, pid])
+                for _ in range(rnd.randrange(1, 5))}
+        bodies.append(("application/json", json.dumps(junk).encode(), "json"))
+    return bodies
+
+
+def test_malformed_bodies_never_get_a_500_or_a_traceback(srv, mine):
+    acct, key, pid, _ = mine
+    events = ["ping", "project_exec", "read_text_file_from_project", "write_text_file_to_project", "query",
+              "get_usernames", "user_search", "copy_path_between_projects", "copy_path_status", "add_collaborator",
+              "create_account", "user_auth", "invite_noncloud_collaborators"]
+    for ctype, body, _ in _fuzz_bodies(pid):
+        for event in events:
+            r = requests.post(f"{srv.url}/api/v1/{event}", data=body, headers={"Content-Type": ctype},
+                              auth=(key, ""), timeout=30)
+            assert r.status_code in (200, 400, 413), (event, body[:80], r.status_code, r.text[:200])
+            assert "Traceback" not in r.text and 'File "' not in r.text
+            assert isinstance(r.json(), dict)
+    for path in ("auth/sign-in", "api-keys"):
+        for ctype, body, _ in _fuzz_bodies(pid)[:16]:
+            r = requests.post(f"{srv.url}/api/v2/{path}", data=body, headers={"Content-Type": ctype},
+                              auth=(key, ""), timeout=30)
+            assert r.status_code in (200, 400, 413) and "Traceback" not in r.text, (path, body[:60], r.text[:200])
+    # the server still works afterwards
+    assert post(srv, "ping", key).json()["event"] == "pong"
