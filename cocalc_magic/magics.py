@@ -418,27 +418,39 @@ class CoCalcMagics(Magics):
 
     # --- commands
     def _exec(self, cc, p, command: str, timeout: float | None):
-        """Run a bash command line as a background job; print its output as is; Ctrl-C cancels it.
+        """Run a bash command line; print its output as is; Ctrl-C kills it in the project.
 
-        The client's ExecJob signals the remote process on the current generation; on the legacy
-        one nothing can stop it, so the wait ends and the command runs on until its timeout.
+        A blocking exec, not a background job: recorded current CoCalc drops the stdout and the
+        exit code of a background job that exits non-zero ("No result", exit 1), while a
+        blocking exec with err_on_exit=false keeps both. To stop it on Ctrl-C the script first
+        notes its shell's pid in a file; a second exec kills that shell and its descendants.
+        This works on both generations (no protocol knowledge: plain bash in the project).
         """
-        job = self._call(lambda: p.exec(command, bash=True, timeout=timeout, background=True), "the command",
-                         on_interrupt=lambda: "it may have started in the project")
+        import uuid
+
+        pidfile = f"/tmp/.cocalc-magic-exec-{uuid.uuid4().hex[:16]}.pid"
+        script = f"echo $$ > {pidfile}; trap 'rm -f {pidfile}' EXIT\n{command}"
 
         def cancel() -> str:
-            if job.cancel():
-                return "cancelled the command in the project"
-            if cc.api == "v1":
-                return "the legacy API cannot cancel it: it runs on in the project until its timeout"
-            return "it could not be cancelled and runs on in the project until its timeout"
+            kill = (f'f={pidfile}; [ -s "$f" ] || exit 3; '
+                    'k() { for c in $(pgrep -P "$1"); do k "$c"; done; kill -TERM "$1" 2>/dev/null; }; '
+                    'k "$(cat "$f")"; rm -f "$f"')
+            from .errors import CoCalcError
 
-        out = self._call(job.wait, "the command", on_interrupt=cancel)
+            try:
+                res = self.client().project(p.project_id).exec(kill, bash=True, timeout=15)
+            except CoCalcError as exc:
+                return f"could not stop it in the project ({exc})"
+            if res.exit_code == 3:
+                return "it had not started in the project, or had just ended"
+            return "stopped the command in the project"
+
+        out = self._call(lambda: p.exec(script, bash=True, timeout=timeout), "the command", on_interrupt=cancel)
         if out.stdout:
             sys.stdout.write(out.stdout)
             sys.stdout.flush()
         if out.stderr:
-            sys.stderr.write(out.stderr)
+            sys.stderr.write(out.stderr if out.stderr.endswith("\n") else out.stderr + "\n")
             sys.stderr.flush()
         if out.exit_code:
             print(f"exit code {out.exit_code}", file=sys.stderr)
