@@ -24,7 +24,7 @@ def _project(srv, name="Embed me"):
     return pid
 
 
-@pytest.mark.parametrize("cocalc_server", ["v1"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
 def test_embed_urls_sign_in_and_show_the_file(cocalc_server):
     srv = cocalc_server
     pid = _project(srv)
@@ -36,6 +36,8 @@ def test_embed_urls_sign_in_and_show_the_file(cocalc_server):
     first = s.get(e.signin_url)
     if srv.api == "v1":  # one step: the kiosk URL with the token opens the file
         assert "embedded output" in first.text and 'class="cocalc-cell ' in first.text
+    else:  # current: /auth/impersonate sets the cookie and sends the browser to /app
+        assert first.url.startswith(f"{srv.url}/auth/impersonate") and f'"{srv.url}/app"' in first.text
     kiosk = s.get(e.kiosk_url).text
     assert 'id="sign-in"' not in kiosk
     opened = s.post(f"{srv.url}/_local/kiosk/open", json={"project_id": pid, "path": "a dir/nb.ipynb"}).json()
@@ -44,7 +46,7 @@ def test_embed_urls_sign_in_and_show_the_file(cocalc_server):
     assert 'id="sign-in"' in requests.get(e.kiosk_url).text
 
 
-@pytest.mark.parametrize("api", ["v1"])
+@pytest.mark.parametrize("api", ["v1", "current"])
 def test_framing_check_sees_a_forbidding_server(tmp_path, api):
     with LocalServer(data_dir=tmp_path, api=api, frame_ancestors="'none'") as srv:
         pid = _project(srv)
