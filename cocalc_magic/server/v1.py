@@ -16,6 +16,7 @@ import asyncio
 import fnmatch
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -211,9 +212,12 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool):
         raise V1Error(f"{name} must be a number")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise V1Error(f"{name} must be a number, not '{_js_str(value)}'") from None
+    if not math.isfinite(number):
+        raise V1Error(f"{name} must be a finite number, not '{_js_str(value)}'")
+    return number
 
 
 class Caller:
