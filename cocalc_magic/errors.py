@@ -156,7 +156,9 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
                 r"^(Error: )?user must be signed in|^(Error: )?must be signed in|"
                 r"must be authenticated|incorrect password|password for .* is incorrect", re.I),
      AuthenticationError, False, "the server did not accept the credentials"),
-    (re.compile(r"Attempt to open large file|exceeded .* limit|entity too large|Body exceeded", re.I),
+    (re.compile(r"Attempt to open large file", re.I), InvalidRequest, False,
+     "the file is larger than the server will read in one call"),
+    (re.compile(r"exceeded .* limit|entity too large|Body exceeded", re.I),
      InvalidRequest, False, "the content is larger than the server accepts"),
     (re.compile(r"killed command|Timeout communicating with project|^timeout$", re.I), ServerTimeout, False,
      "the command or call ran past its timeout"),
@@ -174,6 +176,14 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
 ]
 
 
+_HINTS = {
+    "the file is larger than the server will read in one call":
+        "Read it in pieces through exec (e.g. p.exec('head', '-c', '1000000', path)) or copy it elsewhere",
+    "the content is larger than the server accepts":
+        "Send less per call (cc.max_write_bytes is the largest write)",
+}
+
+
 def classify(
     text: str,
     *,
@@ -186,7 +196,7 @@ def classify(
     for pattern, cls, retryable, what in _RULES:
         if pattern.search(text):
             return cls(f"{what}: {text}", status=status, endpoint=endpoint, server_message=text,
-                       retryable=retryable)
+                       retryable=retryable, hint=_HINTS.get(what))
     if status == 429:
         return RateLimited(f"the server is throttling these requests: {text}", status=status,
                            endpoint=endpoint, server_message=text)
@@ -205,7 +215,8 @@ def classify(
         return ServerError(f"the server failed: {text}", status=status, endpoint=endpoint,
                            server_message=text, retryable=status in (502, 503, 504))
     if status == 400 or re.search(r"invalid parameters|TypeError|must be specified|must specify|"
-                                  r"EISDIR|ENOTDIR|FATAL: |is not valid|must include|malformed", text):
+                                  r"EISDIR|ENOTDIR|Not a directory|Is a directory|FATAL: |is not valid|must include|"
+                                  r"malformed", text):
         return InvalidRequest(f"the server refused the request: {text}", status=status, endpoint=endpoint,
                               server_message=text)
     return default(f"the server reported an error: {text}", status=status, endpoint=endpoint,

@@ -788,7 +788,7 @@ def sign_in_for_key(host: str, email: str, password: str, key_name: str = "cocal
     ``settings.save_credentials`` to keep it."""
     host = _settings.normalize_host(host)
     _settings.register_secret(password)
-    t = Transport(host, None, _settings.DEFAULT_TIMEOUT, retries=1)
+    t = Transport(host, None, _settings.DEFAULT_TIMEOUT, retries=1, keep_cookies=True)
     try:
         reply = t.post("/api/v2/auth/sign-in", {"email": email, "password": password},
                        endpoint="/api/v2/auth/sign-in")

@@ -157,14 +157,14 @@ class BaseHandler(tornado.web.RequestHandler):
 
 
 def make_app(ctx: ServerContext) -> tornado.web.Application:
-    from . import current, kiosk, signin, v1, v2
+    from . import current, kiosk, signin, signup, v1, v2
 
     routes: list = []
     if ctx.api == "v1":
         routes += v1.routes(ctx)
     else:
         routes += current.routes(ctx)
-    routes += signin.routes(ctx) + v2.routes(ctx) + kiosk.routes(ctx)
+    routes += signin.routes(ctx) + signup.routes(ctx) + v2.routes(ctx) + kiosk.routes(ctx)
     return tornado.web.Application(
         routes,
         default_handler_class=NotFoundHandler,

@@ -371,17 +371,20 @@ async def copy_path_between_projects(ctx, account_id, opts=None, *args):
     return None
 
 
-def add_collaborators(ctx, caller: str, accounts: list, projects: list, self_word: bool = True) -> None:
-    """CoCalc's add_collaborators_to_projects (collab.ts), without invite tokens."""
+def add_collaborators(ctx, caller: str, accounts: list, projects: list, v2: bool = False) -> None:
+    """CoCalc's add_collaborators_to_projects (collab.ts), without invite tokens; the conat
+    ``addCollaborator`` first runs ensureCanManageCollaborators on each project (``v2=False``)."""
     store = ctx.store
-    for pid in projects:
+    for pid in projects if not v2 else ():
         if not is_uuid(pid):
             raise error(f"Invalid project_id: {js_str(pid)}")
         if not is_uuid(caller):
             raise error(f"Invalid account_id: {js_str(caller)}")
         if store.project(pid) is None:
             raise RemoteError("OwnershipError: Project not found")
-    for pid in dict.fromkeys(projects):
+    for pid in [q for i, q in enumerate(projects) if q not in projects[:i]]:
+        if not is_uuid(pid):
+            _pg_uuid(pid)
         if not access.is_collaborator(ctx, caller, pid):
             if len(accounts) == 1 and accounts[0] == caller:
                 if store.project(pid) is None:
@@ -511,10 +514,8 @@ async def user_query(ctx, account_id, opts=None, *args):
     # recorded (hub-db-userQuery-projects-list-limit): the hub ignored options, so do we
     try:
         return userquery.user_query(ctx, account_id, query, None)
-    except Exception as exc:  # UserQueryError carries CoCalc's text
-        if type(exc).__name__ == "UserQueryError":
-            raise RemoteError(str(exc)) from None
-        raise
+    except userquery.UserQueryError as exc:  # CoCalc's text; TypeErrors get their prefix here
+        raise RemoteError(("TypeError: " if exc.type_error else "") + exc.text) from None
 
 
 # ================================================================================ org

@@ -243,3 +243,50 @@ def test_v1_write_uses_form_over_json_limit(fault):
         proj.write("huge.txt", "z" * 1_100_000)
     assert "1,000,000 bytes" in str(info.value)
     assert fault.hits[path] == 2
+
+
+def test_start_wait_is_bounded_with_a_clear_message(fault):
+    from cocalc_magic.client import Project
+
+    # a legacy server whose project never gets past "starting"
+    fault.script("/api/v1/query", reply_json({"event": "query", "id": "x", "multi_response": False,
+                                              "query": {"projects": {"project_id": PID, "state": {"state": "starting"}}}}))
+    cc = client(fault, api="v1", start_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(E.ServerTimeout) as info:
+        Project(cc, PID, "Slow").exec("true")
+    assert time.monotonic() - started < 3
+    text = str(info.value)
+    assert f"project Slow ({PID}) did not start within 0.5s (state: starting)" in text
+    assert_one_line(info.value)
+    assert fault.hits["/api/v1/project_exec"] == 0
+
+
+def test_map_progress_widget_in_a_kernel(fault, monkeypatch):
+    import cocalc_magic.client as client_mod
+
+    shown = []
+    monkeypatch.setattr(client_mod, "_in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda w: shown.append(w))
+    fault.script(HUB, reply_json({"now": 1}))
+    cc = client(fault)
+    result = cc.map(lambda i: cc.ping().api, range(12), workers=3, progress=True)
+    assert list(result) == ["current"] * 12
+    (box,) = shown
+    bar, label = box.children
+    assert (bar.value, bar.max, bar.bar_style) == (12, 12, "success") and label.value == "12/12"
+
+
+def test_map_collects_errors_in_order(fault):
+    fault.script(HUB, reply_json({"now": 1}))
+    cc = client(fault)
+
+    def f(i):
+        if i % 3 == 0:
+            raise E.NotFound(f"item {i}")
+        return i * 2
+
+    result = cc.map(f, range(10), workers=4, progress=False)
+    assert list(result) == [None if i % 3 == 0 else i * 2 for i in range(10)]
+    assert [i for i, _, _ in result.errors] == [0, 3, 6, 9]
+    assert "6/10 ok" in result.summary()

@@ -355,3 +355,32 @@ def test_jupyter_kernels_and_execute_on_the_hub(api):
     out = api.hub("jupyter.execute", {"input": "print(1)\n2+3", "kernel": "python3", "project_id": pid})
     assert out["output"] == [{"name": "stdout", "text": "1\n"}, {"data": {"text/plain": "5"}}]
     assert out["created"].endswith("Z")
+
+
+# ------------------------------------------------------------------ db.userQuery
+def test_db_user_query(cocalc_server, api, user2):
+    u2, acct2, *_ = user2
+    me = cocalc_server.account_id
+    pid = api.hub("projects.createProject", {"title": "Queried"})
+    fields = {"project_id": None, "title": None, "state": None, "last_edited": None, "created": None,
+              "deleted": None, "users": None}
+    rows = api.hub("db.userQuery", {"query": {"projects": [fields]}})["projects"]
+    row = next(r for r in rows if r["project_id"] == pid)
+    assert row["title"] == "Queried" and row["users"] == {me: {"group": "owner"}}
+    assert row["state"]["state"] == "opened" and "deleted" not in row  # null fields are left out
+    assert api.hub("db.userQuery", {"query": {"projects": {"project_id": pid, "title": "Renamed"}}}) == {}
+    assert api.hub("db.userQuery", {"query": {"projects": {"project_id": pid, "title": None}}}) == {
+        "projects": {"project_id": pid, "title": "Renamed"}}
+    assert api.hub("db.userQuery", {"query": {"accounts": {"account_id": None, "groups": None}}}) == {
+        "accounts": {"account_id": me, "groups": ["admin"]}}
+    assert u2.hub("db.userQuery", {"query": {"projects": {"project_id": pid, "title": "hacked"}}}) == {
+        "error": "FATAL: user must be an admin"}
+    assert api.hub("db.userQuery", {"query": {"no_such_table": {"x": None}}}) == {
+        "error": "FATAL: get queries not allowed for table 'no_such_table'"}
+    assert api.hub("db.userQuery", {}) == {"error": "TypeError: Cannot read properties of undefined (reading 'undefined')"}
+    assert api.hub("db.userQuery", {"query": {"accounts": {"account_id": None}, "projects": {"project_id": pid, "title": None}}}) == {
+        "error": "FATAL: must specify exactly one key in the query"}
+    # options are ignored, as recorded (hub-db-userQuery-projects-list-limit)
+    api.hub("projects.createProject", {"title": "another"})
+    many = api.hub("db.userQuery", {"query": {"projects": [{"project_id": None}]}, "options": [{"limit": 1}]})
+    assert len(many["projects"]) >= 2
