@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
         allow_http_parents=args.allow_http_parents,
         iframe_comm_hosts=args.iframe_comm_hosts,
         allow_non_loopback=args.dangerously_bind_non_loopback,
+        frame_ancestors=args.frame_ancestors,
     )
     try:
         srv.start()
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="let http://127.0.0.1 and http://localhost pages use the kiosk IFrame protocol (development)",
     )
     serve.add_argument("--iframe-comm-hosts", default=None, help="the iframe_comm_hosts site setting")
+    serve.add_argument(
+        "--frame-ancestors", default=None,
+        help="CSP frame-ancestors of the app pages, e.g. \"'none'\" (default: framing allowed)",
+    )
     serve.add_argument(
         "--dangerously-bind-non-loopback", action="store_true",
         help="allow --host other than loopback: anyone reaching it with a key can run commands",

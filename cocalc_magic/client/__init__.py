@@ -564,7 +564,15 @@ class Project:
         seen = self.client._running.get(self.project_id)
         if seen is not None and time.monotonic() - seen < RUNNING_TTL:
             return
-        if self.state() != "running":
+        try:
+            state = self.state()
+        except AuthenticationError:
+            if self.client.api != "current":
+                raise
+            # a project-scoped key may not ask the hub; the project bridge starts the project itself
+            self.client._running[self.project_id] = time.monotonic()
+            return
+        if state != "running":
             log.info("project %s is not running; starting it", self.project_id)
             self.start(wait=True)
 

@@ -120,8 +120,10 @@ class BridgeHandler(NextApiHandler):
             return
         self.write_json(result)
 
-    async def get(self) -> None:
+    async def get(self) -> None:  # Next runs the route for any method; only POST bodies are read
         await self.post()
+
+    put = patch = delete = get
 
 
 class HubBridge(BridgeHandler):
@@ -182,6 +184,13 @@ class ProjectBridge(BridgeHandler):
             args = [{**first, "project_id": project_id}]
         csid = params.get("compute_server_id") or 0
         subject = f"project.{project_id}.{csid}.api.-"
+        if csid not in (0, "0"):
+            # No compute servers here: nothing listens on that subject. conat's text for it
+            # (the real bridge would first wait for interest until its timeout; a guess).
+            shown = name if isinstance(name, str) else "undefined"
+            self.write_json({"error": f"request -- no subscribers matching '{subject}' - callHub: "
+                                      f"subject='{subject}', name='{shown}', code='503' "})
+            return
 
         async def forward() -> Any:
             # CoCalc touches (starts) the project first; waitForInterest makes the wait for it

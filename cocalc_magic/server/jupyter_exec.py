@@ -44,7 +44,9 @@ class Stream(io.TextIOBase):
 capture = [False]
 real_out = sys.stdout
 sys.stdout, sys.stderr = Stream("stdout"), Stream("stderr")
-os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+import importlib.util
+if importlib.util.find_spec("matplotlib_inline"):
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher

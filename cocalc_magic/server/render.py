@@ -48,6 +48,7 @@ def _joined(value: object) -> str:
 # ---------------------------------------------------------------------------- markdown
 _INLINE_CODE = re.compile(r"`([^`]+)`")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITAL = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 
@@ -60,19 +61,29 @@ def _safe_url(url: str) -> str | None:
     return None
 
 
-def _inline(text: str) -> str:
-    """Escape, then apply code spans, links, bold and italics to the escaped text."""
+def _inline(text: str, images: dict[str, str] | None = None) -> str:
+    """Escape, then apply code spans, images, links, bold and italics to the escaped text."""
     out, pos = [], 0
     for m in _INLINE_CODE.finditer(text):
-        out.append(_inline_plain(text[pos:m.start()]))
+        out.append(_inline_plain(text[pos:m.start()], images))
         out.append(f"<code>{esc(m.group(1))}</code>")
         pos = m.end()
-    out.append(_inline_plain(text[pos:]))
+    out.append(_inline_plain(text[pos:], images))
     return "".join(out)
 
 
-def _inline_plain(text: str) -> str:
+def _inline_plain(text: str, images: dict[str, str] | None = None) -> str:
     s = esc(text)
+
+    def image(m: re.Match) -> str:
+        # Only a cell's own attachments are shown; other URLs would load from elsewhere.
+        name = html.unescape(m.group(2))
+        src = (images or {}).get(name[len("attachment:"):]) if name.startswith("attachment:") else None
+        if src is None:
+            return f"[image: {m.group(1)}]"
+        return f'<img class="cocalc-image" alt="{m.group(1)}" src="{esc(src)}">'
+
+    s = _IMAGE.sub(image, s)
 
     def link(m: re.Match) -> str:
         url = _safe_url(m.group(2))
@@ -86,8 +97,9 @@ def _inline_plain(text: str) -> str:
     return s
 
 
-def render_markdown(text: str) -> str:
-    """A small, safe markdown subset: headings, paragraphs, lists, quotes, fences, rules.
+def render_markdown(text: str, images: dict[str, str] | None = None) -> str:
+    """A small, safe markdown subset: headings, paragraphs, lists, quotes, fences, rules, and
+    images from ``images`` (attachment name -> data URI).
 
     Raw HTML in the source is shown as text, not interpreted.
     """
@@ -99,7 +111,7 @@ def render_markdown(text: str) -> str:
 
     def flush_para() -> None:
         if para:
-            out.append("<p>" + "<br>".join(_inline(p) for p in para) + "</p>")
+            out.append("<p>" + "<br>".join(_inline(p, images) for p in para) + "</p>")
             para.clear()
 
     def close_list() -> None:
@@ -133,7 +145,7 @@ def render_markdown(text: str) -> str:
             flush_para()
             close_list()
             n = len(heading.group(1))
-            out.append(f"<h{n}>{_inline(heading.group(2))}</h{n}>")
+            out.append(f"<h{n}>{_inline(heading.group(2), images)}</h{n}>")
         elif re.match(r"^\s*([-*_])(\s*\1){2,}\s*$", line):
             flush_para()
             close_list()
@@ -146,11 +158,11 @@ def render_markdown(text: str) -> str:
                 out.append(f"<{kind}>")
                 list_kind = kind
             item = bullet.group(2) if bullet else number.group(1)
-            out.append(f"<li>{_inline(item)}</li>")
+            out.append(f"<li>{_inline(item, images)}</li>")
         elif stripped.startswith(">"):
             flush_para()
             close_list()
-            out.append(f"<blockquote>{_inline(stripped.lstrip('>').strip())}</blockquote>")
+            out.append(f"<blockquote>{_inline(stripped.lstrip('>').strip(), images)}</blockquote>")
         else:
             close_list()
             para.append(stripped)
@@ -287,6 +299,26 @@ def _output(out: dict) -> str:
     return f'<div class="cocalc-output cocalc-output-unknown"><pre>{esc(json.dumps(out)[:2000])}</pre></div>'
 
 
+def _attachments(value: object) -> dict[str, str]:
+    """A markdown cell's ``attachments`` as data URIs (raster images with valid base64 only)."""
+    out: dict[str, str] = {}
+    if not isinstance(value, dict):
+        return out
+    for name, bundle in value.items():
+        if not isinstance(bundle, dict):
+            continue
+        for mime in ("image/png", "image/jpeg", "image/gif"):
+            if mime in bundle:
+                b64 = re.sub(r"\s+", "", _joined(bundle[mime]))
+                try:
+                    base64.b64decode(b64, validate=True)
+                except (binascii.Error, ValueError):
+                    continue
+                out[str(name)] = f"data:{mime};base64,{b64}"
+                break
+    return out
+
+
 def render_notebook(text: str) -> str:
     """A Jupyter notebook (nbformat 4 JSON) as a column of cells."""
     if not text.strip():
@@ -309,7 +341,8 @@ def render_notebook(text: str) -> str:
         ctype = cell.get("cell_type")
         source = _joined(cell.get("source"))
         if ctype == "markdown":
-            parts.append(f'<div class="cocalc-cell cocalc-cell-markdown" data-index="{n}">{render_markdown(source)}</div>')
+            images = _attachments(cell.get("attachments"))
+            parts.append(f'<div class="cocalc-cell cocalc-cell-markdown" data-index="{n}">{render_markdown(source, images)}</div>')
         elif ctype == "code":
             count = cell.get("execution_count")
             prompt = f"In [{count if count is not None else ' '}]:"

@@ -318,3 +318,13 @@ def test_map_progress_line_on_a_terminal(cc, proj, capsys):
     assert result.ok and len(result) == 5
     err = capsys.readouterr().err
     assert "cocalc: 5/5" in err and err.endswith("\n")
+
+
+def test_default_project(cocalc_server, proj):
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key, project=proj.project_id)
+    assert cc.default_project() == proj
+    with pytest.raises(E.NotFound) as info:
+        CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key, project=None,
+               config={"project": None}).default_project()
+    assert "COCALC_PROJECT_ID" in str(info.value)
+

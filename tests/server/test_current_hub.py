@@ -384,3 +384,12 @@ def test_db_user_query(cocalc_server, api, user2):
     api.hub("projects.createProject", {"title": "another"})
     many = api.hub("db.userQuery", {"query": {"projects": [{"project_id": None}]}, "options": [{"limit": 1}]})
     assert len(many["projects"]) >= 2
+
+
+def test_banned_accounts_keys_are_refused(cocalc_server):
+    account_id, key, *_ = second_user(cocalc_server)
+    u = Raw(cocalc_server.url, key)
+    assert u.hub("system.test")["account_id"] == account_id
+    cocalc_server.ctx.store.update_account(account_id, banned=1)
+    assert u.hub("system.test") == {"error": NOT_SIGNED_IN}
+    assert u.project(UNKNOWN_UUID, "system.ping") == {"error": "must sign in as project or account"}

@@ -236,3 +236,20 @@ def test_jupyter_execute(api, pid, home):
     assert err[0]["ename"] == "ZeroDivisionError" and err[0]["evalue"] == "division by zero"
     out = api.project(pid, "system.jupyterExecute", {"input": "1", "kernel": "julia"})
     assert out["error"].startswith('Error: **Unable to Spawn Jupyter Kernel:**\n\nError: No spec available for kernel "julia".')
+
+
+def test_jupyter_rich_display_and_path(api, pid, home):
+    api.project(pid, "system.writeTextFileToProject", {"path": "sub/data.txt", "content": "42"})
+    out = api.project(pid, "system.jupyterExecute", {"kernel": "python3", "path": "sub/nb.ipynb", "input": (
+        "from IPython.display import HTML, display\n"
+        "display(HTML('<b>bold</b>'))\n"
+        "open('data.txt').read()")})
+    assert out == [{"data": {"text/plain": "<IPython.core.display.HTML object>", "text/html": "<b>bold</b>"}},
+                   {"data": {"text/plain": "'42'"}}]
+
+
+def test_no_compute_servers(api, pid):
+    out = api.project(pid, "system.ping", compute_server_id=1)
+    subject = f"project.{pid}.1.api.-"
+    assert out == {"error": f"request -- no subscribers matching '{subject}' - callHub: subject='{subject}', "
+                            "name='system.ping', code='503' "}

@@ -93,3 +93,16 @@ def test_images_and_mime_priorities():
     assert "<pre>fallback</pre>" in html and "not base64" not in html
     assert "(output of type application/x-weird is not shown here)" in html
     assert "In [ ]:" in html
+
+
+def test_markdown_images_come_only_from_the_cells_attachments():
+    import json
+
+    png = "iVBORw0KGgo="
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {},
+                     "source": "![plot](attachment:p.png) ![remote](https://example.com/x.png) ![x](attachment:none.png)",
+                     "attachments": {"p.png": {"image/png": png}}}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    html = render_notebook(json.dumps(nb))
+    assert f'<img class="cocalc-image" alt="plot" src="data:image/png;base64,{png}">' in html
+    assert "[image: remote]" in html and "example.com" not in html and "[image: x]" in html

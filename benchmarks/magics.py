@@ -1,0 +1,165 @@
+"""What the magics cost, measured side by side against a baseline, reported as ratios.
+
+1. Loading: the time ``%load_ext cocalc_magic`` adds to a fresh ``ipython -c`` start, next to the
+   time ``import requests`` adds to the same start (goal: loading adds less than requests does).
+   Wall-clock medians of interleaved runs, plus the in-process cost of each measured inside one
+   fresh interpreter (less noisy).
+2. Per call: ``%cocalc ping`` against ``CoCalc.ping()`` on a local server, interleaved, for each API
+   generation (goal: under 10% overhead per call).
+
+Run: ``python benchmarks/magics.py [--rounds N] [--calls N]`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(ipydir: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_")}
+    env.update(COCALC_MAGIC_NO_AUTOLOAD="1", IPYTHONDIR=ipydir,
+               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    return env
+
+
+def startup(rounds: int) -> dict[str, float]:
+    codes = {"baseline": "pass", "load_ext": "%load_ext cocalc_magic", "requests": "import requests"}
+    times: dict[str, list[float]] = {k: [] for k in codes}
+    with tempfile.TemporaryDirectory() as ipydir:
+        env = _env(ipydir)
+        cmd = [sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.enabled=False", "-c"]
+        subprocess.run(cmd + ["pass"], env=env, cwd=ROOT, check=True, capture_output=True)  # warm caches
+        for _ in range(rounds):
+            for name, code in codes.items():
+                t0 = time.perf_counter()
+                subprocess.run(cmd + [code], env=env, cwd=ROOT, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - t0)
+        inproc = subprocess.run([sys.executable, "-c", _INPROC], env=env, cwd=ROOT, check=True,
+                                capture_output=True, text=True).stdout.split()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "ipython_start_s": med["baseline"],
+        "load_ext_adds_s": med["load_ext"] - med["baseline"],
+        "requests_adds_s": med["requests"] - med["baseline"],
+        "inproc_load_ext_s": float(inproc[0]),
+        "inproc_import_requests_s": float(inproc[1]),
+    }
+
+
+# One fresh interpreter: time load_extension on a ready shell, then (cold) import requests.
+_INPROC = """
+import time
+from IPython.core.interactiveshell import InteractiveShell
+ip = InteractiveShell.instance()
+t0 = time.perf_counter(); ip.extension_manager.load_extension("cocalc_magic"); t1 = time.perf_counter()
+import sys; assert "requests" not in sys.modules
+t2 = time.perf_counter(); import requests; t3 = time.perf_counter()
+print(t1 - t0, t3 - t2)
+"""
+
+
+class ServerProcess:
+    """``cocalc-magic serve`` in its own process, as a real server would be (no shared GIL)."""
+
+    def __init__(self, api: str):
+        self.proc = subprocess.Popen([sys.executable, "-m", "cocalc_magic.cli", "serve", "--api", api],
+                                     cwd=ROOT, stdout=subprocess.PIPE, text=True, env=_env(tempfile.gettempdir()))
+        vals = {}
+        while len(vals) < 2:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("the server did not start")
+            if "=" in line and not line.startswith("#"):
+                k, v = line.strip().split("=", 1)
+                vals[k] = v
+        self.url, self.api_key = vals["COCALC_HOST"], vals["COCALC_API_KEY"]
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def per_call(api: str, calls: int) -> dict[str, float]:
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from cocalc_magic import CoCalc
+
+    with tempfile.TemporaryDirectory() as home, ServerProcess(api) as srv:
+        os.environ.update(COCALC_HOST=srv.url, COCALC_API_KEY=srv.api_key, XDG_CONFIG_HOME=home)
+        cfg = Config()
+        cfg.HistoryManager.hist_file = ":memory:"
+        ip = InteractiveShell.instance(config=cfg)
+        ip.extension_manager.load_extension("cocalc_magic")
+        run_magic = ip.run_line_magic
+        cc = CoCalc(host=srv.url, api_key=srv.api_key, api=api)
+        sink = io.StringIO()
+
+        def magic() -> None:  # a small caller, like a notebook cell
+            run_magic("cocalc", "ping")
+
+        def client() -> None:
+            cc.ping()
+
+        with redirect_stdout(sink):
+            for _ in range(20):  # warm up both (connections, detection, imports)
+                cc.ping()
+                magic()
+            client_t, magic_t = [], []
+            for i in range(calls):
+                order = (client, magic) if i % 2 else (magic, client)  # alternate who goes first
+                for f in order:
+                    t0 = time.perf_counter()
+                    f()
+                    (client_t if f is client else magic_t).append(time.perf_counter() - t0)
+                sink.seek(0)
+                sink.truncate()
+        ip.extension_manager.unload_extension("cocalc_magic")
+        InteractiveShell.clear_instance()
+        cc.close()
+    c, m = statistics.median(client_t), statistics.median(magic_t)
+    return {"client_ping_s": c, "magic_ping_s": m, "overhead": m / c - 1}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15, help="fresh ipython starts per variant")
+    ap.add_argument("--calls", type=int, default=300, help="pings per variant and API generation")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+
+    s = startup(args.rounds)
+    print(f"Loading ({args.rounds} interleaved fresh `ipython -c` starts each; medians)")
+    print(f"  ipython -c start                 {s['ipython_start_s'] * 1000:8.1f} ms")
+    print(f"  + %load_ext cocalc_magic adds    {s['load_ext_adds_s'] * 1000:8.1f} ms")
+    print(f"  + import requests adds           {s['requests_adds_s'] * 1000:8.1f} ms")
+    if s["requests_adds_s"] > 0:
+        print(f"  ratio load_ext / requests        {s['load_ext_adds_s'] / s['requests_adds_s']:8.2f}")
+    print("  in one fresh interpreter:")
+    print(f"    load_extension                 {s['inproc_load_ext_s'] * 1000:8.2f} ms")
+    print(f"    import requests (cold)         {s['inproc_import_requests_s'] * 1000:8.2f} ms")
+    print(f"    ratio                          {s['inproc_load_ext_s'] / s['inproc_import_requests_s']:8.3f}")
+    print()
+    print(f"Per call ({args.calls} interleaved pings each; medians)")
+    for api in ("v1", "current"):
+        r = per_call(api, args.calls)
+        print(f"  {api:<8} CoCalc.ping() {r['client_ping_s'] * 1000:7.2f} ms   %cocalc ping "
+              f"{r['magic_ping_s'] * 1000:7.2f} ms   overhead {r['overhead'] * 100:+6.1f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,607 @@
+"""The IPython magics: ``%cocalc <subcommand>``, ``%%cocalc_write`` and ``%%cocalc_exec``.
+
+They hold no protocol knowledge: each subcommand asks ``CoCalc`` (the client) and shows what it got.
+Loading the extension imports only IPython and traitlets (both already loaded in a kernel); the
+client, requests, the parsers and the widgets load on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
+
+TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
+_COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
+
+
+@magics_class
+class CoCalcMagics(Magics):
+    """``%cocalc`` and friends. Settings: ``%config CoCalcMagics.<name> = value``."""
+
+    host = Unicode(None, allow_none=True, help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
+    api = CaselessStrEnum(("auto", "v1", "current"), default_value="auto",
+                          help="API generation: auto-detect, or force 'v1' (legacy) or 'current'").tag(config=True)
+    timeout = Float(None, allow_none=True, help="seconds to wait for one HTTP request").tag(config=True)
+    project = Unicode(None, allow_none=True,
+                      help="default project (id, title or unique title prefix); overrides COCALC_PROJECT_ID").tag(config=True)
+    show_tracebacks = Bool(False, help="show full tracebacks instead of one-line errors").tag(config=True)
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self._client = None
+        self._client_key: tuple | None = None
+        self._used_project: str | None = None    # set by `%cocalc use`
+        self._titles: list[str] = []
+        self._titles_at = 0.0
+        self._refreshing = False
+        self._extra_secrets: list[str] = []       # scrubbed from errors during login
+
+    @observe("project")
+    def _project_changed(self, change) -> None:
+        self._used_project = None  # a new %config project wins over an earlier `use`
+
+    # ------------------------------------------------------------------ settings and client
+    def settings(self):
+        """The resolved settings: `use` > %config > environment > credentials file > default."""
+        from . import settings
+
+        config = {k: getattr(self, k) for k in ("host", "project", "timeout") if getattr(self, k) not in (None, "")}
+        return settings.resolve(project=self._used_project, config=config)
+
+    def client(self):
+        """The cached ``CoCalc``; rebuilt when host, key, api or timeout change."""
+        from ._magic_display import CoCalcMagicError
+
+        s = self.settings()
+        if not s.api_key:
+            raise CoCalcMagicError(
+                f"No CoCalc API key for {s.host}: run %cocalc login (it asks for the key and saves it), "
+                "or set COCALC_API_KEY in the environment."
+            )
+        key = (s.host, s.api_key, self.api, s.timeout)
+        if self._client is None or key != self._client_key:
+            from .client import CoCalc
+
+            self._client = CoCalc(host=s.host, api_key=s.api_key, api=self.api, timeout=s.timeout)
+            self._client_key = key
+        return self._client
+
+    def _drop_client(self) -> None:
+        self._client, self._client_key = None, None
+
+    def _project(self, cc, ref: str | None):
+        """The project named by -p/positional, else the default (from `use`, %config, environment)."""
+        from ._magic_display import CoCalcMagicError
+
+        if not ref:
+            ref = self.settings().project
+            if not ref:
+                raise CoCalcMagicError(
+                    "No project given and no default project: pass -p PROJECT, run %cocalc use PROJECT, "
+                    "or set COCALC_PROJECT_ID."
+                )
+        return self._call(lambda: cc.project(ref), f"project {ref!r}")
+
+    # ------------------------------------------------------------------ calls, errors, Ctrl-C
+    def _call(self, fn: Callable[[], Any], what: str, on_interrupt: Callable[[], str] | None = None) -> Any:
+        """Run one client call; on Ctrl-C stop waiting and say what became of the work.
+
+        The call runs in the kernel's main thread: Linux hands a process's SIGINT to the main
+        thread, so a blocking socket read ends at once with KeyboardInterrupt (no helper thread,
+        no polling). ``on_interrupt`` (e.g. cancel the remote job) returns what happened to the
+        work; the cached client is dropped, since its connection was cut mid-request.
+        """
+        try:
+            return fn()
+        except KeyboardInterrupt:
+            from ._magic_display import CoCalcMagicError
+
+            note = "it may still finish on the server"
+            if on_interrupt is not None:
+                try:
+                    note = on_interrupt()
+                except Exception as exc:  # the cancel call itself failed
+                    note = f"could not cancel it: {exc}"
+            self._drop_client()
+            raise CoCalcMagicError(f"Interrupted: stopped waiting for {what}; {note}.") from None
+
+    def _guard(self, fn: Callable[..., Any], *args) -> Any:
+        """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set."""
+        from ._magic_display import CoCalcMagicError, scrub
+        from .errors import CoCalcError
+
+        try:
+            return fn(*args)
+        except CoCalcError as exc:
+            if self.show_tracebacks:
+                raise
+            try:
+                key = self.settings().api_key
+            except Exception:
+                key = None
+            line = scrub(f"{type(exc).__name__}: {exc}", key, *self._extra_secrets)
+            raise CoCalcMagicError(line) from None
+        finally:
+            self._extra_secrets = []
+
+    # ------------------------------------------------------------------ %cocalc
+    @line_magic
+    def cocalc(self, line: str = "") -> Any:
+        """Use CoCalc from this notebook: ``%cocalc SUBCOMMAND [options]``.
+
+        ``%cocalc help`` lists the subcommands; ``%cocalc SUBCOMMAND --help`` shows one's options.
+        Subcommands that act on a project take ``-p PROJECT`` (id, title or unique prefix), else
+        the default project (``%cocalc use``). Results can be kept: ``r = %cocalc exec ls``,
+        ``ps = %cocalc projects``. API keys are never magic arguments: ``%cocalc login`` asks.
+        """
+        from . import _magic_args as A
+
+        name, _, rest = line.strip().partition(" ")
+        if name in ("", "help", "-h", "--help"):
+            print(A.help_text())
+            return None
+        if name not in A.SUBCOMMANDS:
+            raise A.unknown_subcommand(name)
+        try:
+            if name == "exec":
+                opts, command = A.split_exec(rest)
+                args = A.parse("exec", opts)
+                if not command:
+                    A.parser_for("exec").error("missing COMMAND (the shell command to run)")
+                args.command = command
+            else:
+                args = A.parse(name, A.split(rest))
+        except A.HelpShown:
+            return None
+        return self._guard(getattr(self, f"_do_{name}"), args)
+
+    # --- account and settings
+    def _do_ping(self, a):
+        from ._magic_display import result_fate
+
+        cc = self.client()
+        pong = self._call(cc.ping, "the server's answer")
+        if result_fate() == "kept":
+            return pong
+        now = pong.now.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if pong.now else "?"
+        print(f"pong from {cc.host}: API {pong.api}, server time {now}, latency {pong.latency_s * 1000:.1f} ms")
+        return None
+
+    def _do_whoami(self, a):
+        from ._magic_display import Report, result_fate
+
+        s = self.settings()
+        rows = []
+        for field, value, where in s.describe():
+            if field == "project" and self._used_project and where == "argument":
+                where = "%cocalc use"
+            rows.append((field, f"{value}    ({where})" if where and where != "not set" else value))
+        if not s.api_key:
+            rows[1] = ("api_key", "(none: run %cocalc login)")
+        ident = None
+        if s.api_key:
+            cc = self.client()
+            ident = self._call(cc.whoami, "the key check")
+            rows.append(("api", cc.api))
+            rows.append(("key scope", ident.scope))
+            rows.append(("account", ident.account_id or "-"))
+            if ident.project_id:
+                rows.append(("key's project", ident.project_id))
+        if ident is not None and result_fate() == "kept":
+            return ident
+        from IPython.display import display
+
+        display(Report("CoCalc settings", rows))
+        return None
+
+    def _do_login(self, a):
+        import getpass
+        import socket
+
+        from . import settings
+        from ._magic_display import CoCalcMagicError, mask
+        from .client import CoCalc
+
+        s = self.settings()
+        host = (a.host or s.host).rstrip("/")
+        if a.email:
+            password = getpass.getpass(f"CoCalc password for {a.email} at {host} (not stored): ")
+            if not password:
+                raise CoCalcMagicError("No password entered; nothing changed.")
+            from .client import sign_in_for_key
+
+            self._extra_secrets = [password]
+            key_name = f"cocalc-magic on {socket.gethostname()}"
+            key = self._call(lambda: sign_in_for_key(host, a.email, password, key_name), f"sign-in at {host}")
+            del password
+        else:
+            key = getpass.getpass(f"CoCalc API key for {host} (input hidden): ").strip()
+            if not key:
+                raise CoCalcMagicError("No key entered; nothing changed.")
+        self._extra_secrets = [*self._extra_secrets, key]
+        cc = CoCalc(host=host, api_key=key, api=self.api, timeout=s.timeout)
+        ident = self._call(cc.whoami, f"the key check at {host}")
+        settings.save_credentials(host, key)
+        self._drop_client()
+        who = f"account {ident.account_id}" if ident.account_id else f"project {ident.project_id}"
+        print(f"Signed in to {host} as {who} with key {mask(key)}; saved to {settings.credentials_path()} (mode 0600).")
+        if os.environ.get("COCALC_API_KEY"):
+            print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; unset it to use this one.")
+        if self.host and self.host.rstrip("/") != host:
+            print(f"Note: %config CoCalcMagics.host = {self.host!r} wins over the saved host.")
+        return None
+
+    def _do_logout(self, a):
+        from . import settings
+
+        path = settings.credentials_path()
+        existed = os.path.exists(path)
+        settings.clear_credentials()
+        self._drop_client()
+        print(f"Removed the saved credentials ({path})." if existed else f"No saved credentials ({path}).")
+        if os.environ.get("COCALC_API_KEY"):
+            print("Note: COCALC_API_KEY is still set in this environment.")
+        return None
+
+    # --- projects
+    def _do_projects(self, a):
+        cc = self.client()
+        text = " ".join(a.text) or None
+        ps = self._call(lambda: cc.projects(all=a.all, search=text), "the project list")
+        self._remember_titles([p.title for p in ps], complete=text is None)
+        return ps
+
+    def _do_use(self, a):
+        cc = self.client()
+        p = self._project(cc, " ".join(a.ref))
+        self._used_project = p.project_id
+        self._remember_titles([p.title])
+        print(f"Default project: {p.title} ({p.project_id})")
+        return None
+
+    def _do_create(self, a):
+        from ._magic_display import result_fate
+
+        cc = self.client()
+        title = " ".join(a.title)
+        p = self._call(lambda: cc.create_project(title, description=a.description, start=a.start),
+                       f"project {title!r} to be created")
+        self._remember_titles([p.title])
+        print(f"Created project {p.title} ({p.project_id}){' and started it' if a.start else ''}.")
+        return p if result_fate() == "kept" else None
+
+    def _lifecycle(self, a, verb: str):
+        cc = self.client()
+        p = self._project(cc, a.project or " ".join(a.ref))
+        if verb == "start":
+            self._call(lambda: p.start(wait=True), f"project {p.title} to start",
+                       on_interrupt=lambda: "it goes on starting on the server")
+        else:
+            self._call(getattr(p, verb), f"project {p.title} to {verb}",
+                       on_interrupt=lambda: f"the {verb} goes on on the server")
+        state = self._call(p.state, "the project's state")
+        print(f"Project {p.title}: {state}")
+        return None
+
+    def _do_start(self, a):
+        return self._lifecycle(a, "start")
+
+    def _do_stop(self, a):
+        return self._lifecycle(a, "stop")
+
+    def _do_restart(self, a):
+        return self._lifecycle(a, "restart")
+
+    def _do_state(self, a):
+        from ._magic_display import result_fate
+
+        cc = self.client()
+        p = self._project(cc, a.project or " ".join(a.ref))
+        state = self._call(p.state, "the project's state")
+        if result_fate() == "kept":
+            return state
+        print(f"Project {p.title}: {state}")
+        return None
+
+    # --- files
+    def _do_ls(self, a):
+        from ._magic_display import Listing
+
+        cc = self.client()
+        p = self._project(cc, a.project)
+        entries = self._call(lambda: p.listing(a.path), f"the listing of {a.path or 'home'}")
+        return Listing(entries, p.title, a.path)
+
+    def _do_read(self, a):
+        from ._magic_display import CoCalcMagicError, result_fate
+
+        if a.into and not a.into.isidentifier():
+            raise CoCalcMagicError(f"--into {a.into!r}: not a Python variable name.")
+        cc = self.client()
+        p = self._project(cc, a.project)
+        text = self._call(lambda: p.read(a.path), f"{a.path}")
+        if a.into:
+            self.shell.user_ns[a.into] = text
+            print(f"Read {len(text)} characters from {a.path} into {a.into}.")
+            return None
+        if a.next_cell:
+            self.shell.set_next_input(text, replace=False)
+            return None
+        if result_fate() == "kept":
+            return text
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        return None
+
+    def _check_size(self, cc, what: str, nbytes: int, binary: bool) -> None:
+        from ._magic_display import CoCalcMagicError
+
+        # Binary content travels base64-encoded (4 bytes for every 3). Guess: max_write_bytes is the
+        # largest payload (text or base64) one write may carry; the client knows the body limits.
+        wire = 4 * ((nbytes + 2) // 3) if binary else nbytes
+        limit = self._call(lambda: cc.max_write_bytes, "the server's limits")
+        if wire > limit:
+            enc = f" ({wire} as base64)" if binary else ""
+            raise CoCalcMagicError(
+                f"{what} is {nbytes} bytes{enc}, more than the {limit} bytes the server takes in one write; "
+                "split it, or fetch it from inside the project (e.g. %cocalc exec curl -O URL)."
+            )
+
+    def _do_copy(self, a):
+        cc = self.client()
+        p = self._project(cc, a.project)
+        target = self._project(cc, a.to)
+        self._call(lambda: p.copy_to(target, a.src, a.dest), f"the copy of {a.src}",
+                   on_interrupt=lambda: "the copy may still complete on the server")
+        print(f"Copied {a.src} from {p.title} to {target.title}:{a.dest or a.src}")
+        return None
+
+    def _do_push(self, a):
+        from pathlib import Path
+
+        from ._magic_display import CoCalcMagicError
+
+        local = Path(os.path.expanduser(a.local))
+        if not local.is_file():
+            raise CoCalcMagicError(f"No local file {a.local} (looked in {os.getcwd()}).")
+        data = local.read_bytes()
+        try:
+            text: str | None = data.decode("utf-8")
+            if "\x00" in text:
+                text = None
+        except UnicodeDecodeError:
+            text = None
+        cc = self.client()
+        p = self._project(cc, a.project)
+        remote = a.remote or local.name
+        self._check_size(cc, a.local, len(data), binary=text is None)
+        if text is not None:
+            self._call(lambda: p.write(remote, text), f"the upload of {a.local}")
+        else:
+            self._call(lambda: p.write_bytes(remote, data), f"the upload of {a.local}")
+        kind = "text" if text is not None else "binary"
+        print(f"Pushed {a.local} ({len(data)} bytes, {kind}) to {p.title}:{remote}")
+        return None
+
+    def _do_pull(self, a):
+        from pathlib import Path, PurePosixPath
+
+        from .errors import CoCalcError, NotFound
+
+        cc = self.client()
+        p = self._project(cc, a.project)
+        local = Path(os.path.expanduser(a.local or PurePosixPath(a.remote).name))
+        # Text comes back directly; if it is not clean text (a binary file), fetch the bytes instead.
+        data: bytes | None = None
+        try:
+            text = self._call(lambda: p.read(a.remote), a.remote)
+            if "\ufffd" not in text and "\x00" not in text:
+                data = text.encode("utf-8")
+        except NotFound:
+            raise
+        except CoCalcError:
+            data = None
+        binary = data is None
+        if binary:
+            data = self._call(lambda: p.read_bytes(a.remote), a.remote)
+        existed = local.exists()
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(data)
+        verb = "Overwrote" if existed else "Wrote"
+        print(f"{verb} {local} ({len(data)} bytes, {'binary' if binary else 'text'}) from {p.title}:{a.remote}")
+        return None
+
+    # --- commands
+    def _exec(self, cc, p, command: str, timeout: float | None):
+        """Run a bash command line; print its output as is; Ctrl-C kills it in the project.
+
+        A blocking exec, not a background job: recorded current CoCalc drops the stdout and the
+        exit code of a background job that exits non-zero ("No result", exit 1), while a
+        blocking exec with err_on_exit=false keeps both. To stop it on Ctrl-C the script first
+        notes its shell's pid in a file; a second exec kills that shell and its descendants.
+        This works on both generations (no protocol knowledge: plain bash in the project).
+        """
+        import uuid
+
+        pidfile = f"/tmp/.cocalc-magic-exec-{uuid.uuid4().hex[:16]}.pid"
+        script = f"echo $$ > {pidfile}; trap 'rm -f {pidfile}' EXIT\n{command}"
+
+        def cancel() -> str:
+            kill = (f'f={pidfile}; [ -s "$f" ] || exit 3; '
+                    'k() { for c in $(pgrep -P "$1"); do k "$c"; done; kill -TERM "$1" 2>/dev/null; }; '
+                    'k "$(cat "$f")"; rm -f "$f"')
+            from .errors import CoCalcError
+
+            try:
+                res = self.client().project(p.project_id).exec(kill, bash=True, timeout=15)
+            except CoCalcError as exc:
+                return f"could not stop it in the project ({exc})"
+            if res.exit_code == 3:
+                return "it had not started in the project, or had just ended"
+            return "stopped the command in the project"
+
+        out = self._call(lambda: p.exec(script, bash=True, timeout=timeout), "the command", on_interrupt=cancel)
+        if out.stdout:
+            sys.stdout.write(out.stdout)
+            sys.stdout.flush()
+        if out.stderr:
+            sys.stderr.write(out.stderr if out.stderr.endswith("\n") else out.stderr + "\n")
+            sys.stderr.flush()
+        if out.exit_code:
+            print(f"exit code {out.exit_code}", file=sys.stderr)
+        return out
+
+    def _do_exec(self, a):
+        from ._magic_display import result_fate
+
+        cc = self.client()
+        p = self._project(cc, a.project)
+        out = self._exec(cc, p, a.command, a.timeout)
+        return out if result_fate() == "kept" else None
+
+    def _do_token(self, a):
+        import getpass
+
+        from ._magic_display import MaskedToken
+
+        cc = self.client()
+        password = None
+        if a.ask_password:
+            password = getpass.getpass("Password of the account (not stored): ")
+            self._extra_secrets = [password]
+        token = self._call(lambda: cc.auth_token(account_id=a.account, password=password), "the auth token")
+        return MaskedToken(token)
+
+    # --- views (the panel helper builds them; imported only here)
+    def _do_open(self, a):
+        from .panel import open_view
+
+        cc = self.client()
+        p = self._project(cc, a.project)
+        return open_view(cc, p, a.path)
+
+    def _do_panel(self, a):
+        from .panel import CoCalcPanel
+
+        return CoCalcPanel(client=self.client())
+
+    # ------------------------------------------------------------------ cell magics
+    @cell_magic
+    def cocalc_write(self, line: str, cell: str) -> None:
+        """``%%cocalc_write [-p PROJECT] [-a] PATH``: write the cell's body to PATH in a project.
+
+        Like ``%%writefile``: prints Writing / Overwriting / Appending to; ``-a`` appends. The body
+        is written exactly as typed (never variable-expanded).
+        """
+        from . import _magic_args as A
+
+        try:
+            args = A.parse("%%cocalc_write", A.split(line))
+        except A.HelpShown:
+            return None
+        return self._guard(self._write, args, cell)
+
+    def _write(self, a, cell: str) -> None:
+        cc = self.client()
+        p = self._project(cc, a.project)
+        exists = self._call(lambda: p.exists(a.path), a.path)
+        content = cell
+        if a.append and exists:
+            content = self._call(lambda: p.read(a.path), a.path) + cell
+            verb = "Appending to"
+        else:
+            verb = "Overwriting" if exists else "Writing"
+        self._check_size(cc, a.path, len(content.encode("utf-8")), binary=False)
+        self._call(lambda: p.write(a.path, content), f"the write of {a.path}")
+        print(f"{verb} {a.path}")
+        return None
+
+    @cell_magic
+    def cocalc_exec(self, line: str, cell: str) -> Any:
+        """``%%cocalc_exec [-p PROJECT] [--timeout S]``: run the cell as a bash script in a project."""
+        from . import _magic_args as A
+
+        try:
+            args = A.parse("%%cocalc_exec", A.split(line))
+        except A.HelpShown:
+            return None
+        return self._guard(self._exec_cell, args, cell)
+
+    def _exec_cell(self, a, cell: str) -> Any:
+        from ._magic_display import result_fate
+
+        cc = self.client()
+        p = self._project(cc, a.project)
+        out = self._exec(cc, p, cell, a.timeout)
+        return out if result_fate() == "kept" else None
+
+    # ------------------------------------------------------------------ completion
+    def _remember_titles(self, titles: list[str], complete: bool = False) -> None:
+        if complete:
+            self._titles = list(dict.fromkeys(titles))
+            self._titles_at = time.monotonic()
+        else:
+            self._titles = list(dict.fromkeys([*self._titles, *titles]))
+
+    def project_titles(self) -> list[str]:
+        """Cached titles for completion; a stale cache is refreshed in the background, never waited for."""
+        if time.monotonic() - self._titles_at > TITLE_CACHE_SECONDS and not self._refreshing:
+            self._refreshing = True
+            threading.Thread(target=self._refresh_titles, name="cocalc-magic-titles", daemon=True).start()
+        return list(self._titles)
+
+    def _refresh_titles(self) -> None:
+        try:
+            s = self.settings()
+            if not s.api_key:
+                return
+            from .client import CoCalc  # its own client: never shares a session with a running magic
+
+            cc = CoCalc(host=s.host, api_key=s.api_key, api=self.api, timeout=s.timeout or 10)
+            self._remember_titles([p.title for p in cc.projects()], complete=True)
+        except Exception:
+            self._titles_at = time.monotonic()  # do not hammer a failing server; retry after the TTL
+        finally:
+            self._refreshing = False
+
+    def _complete(self, event) -> list[str]:
+        from ._magic_args import complete
+
+        try:
+            return complete(event.text_until_cursor, event.symbol, self.project_titles)
+        except Exception:
+            return []
+
+
+# ---------------------------------------------------------------------- extension entry points
+def load_ipython_extension(ip) -> None:
+    """``%load_ext cocalc_magic``: register the magics, their %config and their completers."""
+    magics = CoCalcMagics(shell=ip)
+    ip.register_magics(magics)
+
+    def completer(_shell, event):  # set_hook binds hooks to the shell
+        return magics._complete(event)
+
+    completer._cocalc_magic = True
+    for key in _COMPLETER_KEYS:
+        ip.set_hook("complete_command", completer, str_key=key)
+
+
+def unload_ipython_extension(ip) -> None:
+    """``%unload_ext cocalc_magic``: remove what loading added."""
+    mm = ip.magics_manager
+    magics = mm.registry.pop("CoCalcMagics", None)
+    mm.magics["line"].pop("cocalc", None)
+    for name in ("cocalc_write", "cocalc_exec"):
+        mm.magics["cell"].pop(name, None)
+    if magics is not None and magics in ip.configurables:
+        ip.configurables.remove(magics)
+    dispatch = ip.strdispatchers.get("complete_command")
+    if dispatch is not None:
+        for key in _COMPLETER_KEYS:
+            dispatch.strs.pop(key, None)

@@ -1,0 +1,61 @@
+"""cc.embed: kiosk URLs, the sign-in URL of each generation, and the framing check."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from cocalc_magic.client import CoCalc
+from cocalc_magic.server import LocalServer
+
+
+@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+def test_embed_urls_sign_in(cocalc_server):
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    p = cc.create_project("embed target")
+    p.write("nb/demo.txt", "hello embed\n")
+    e = cc.embed(p, "nb/demo.txt")
+    assert e.api == cocalc_server.api and e.origin == cocalc_server.url
+    assert e.kiosk_url == f"{cocalc_server.url}/projects/{p.project_id}/files/nb/demo.txt?fullscreen=kiosk&session="
+    assert e.framing.allowed, e.framing.reason
+    assert e.token_error is None and e.signin_url
+    token = e.signin_url.split("auth_token=")[1]
+    assert token not in repr(e) and "auth_token=…" in repr(e)
+    if cc.api == "v1":
+        assert e.signin_url == f"{e.kiosk_url}&auth_token={token}"
+        assert e.new_tab_url == e.signin_url
+    else:
+        assert e.signin_url == f"{cocalc_server.url}/auth/impersonate?auth_token={token}"
+    # the sign-in URL really signs a browser in: a remember_me cookie comes back
+    with requests.Session() as browser:
+        browser.get(e.signin_url, timeout=10)
+        assert "remember_me" in browser.cookies.get_dict()
+
+
+@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+def test_embed_without_token_says_why(cocalc_server):
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    store = cocalc_server.ctx.store
+    email = f"nonadmin-embed-{cocalc_server.api}@example.com"
+    acct = store.account_by_email(email) or None
+    account_id = acct["account_id"] if acct else store.create_account(email, "a-Strong-passw0rd!", "No", "Admin")
+    _, key = store.create_api_key(account_id, name="embed")
+    user = CoCalc(host=cocalc_server.url, api_key=key)
+    p = user.create_project("mine")
+    e = user.embed(p, "a.ipynb", password="a-Strong-passw0rd!")
+    assert e.signin_url and e.token_error is None
+    e = user.embed(p, "a.ipynb", token=False)
+    assert e.signin_url is None and e.token_error is None
+    # a non-admin without its password gets no token (and the server then bans retries briefly)
+    e = user.embed(p, "a.ipynb")
+    assert e.signin_url is None and e.token_error and "password" in e.token_error
+    assert "\n" not in e.token_error and e.new_tab_url.startswith(cocalc_server.url)
+    del cc
+
+
+def test_framing_forbidden_is_reported():
+    with LocalServer(api="current", start_delay=0.05, frame_ancestors="'none'") as srv:
+        cc = CoCalc(host=srv.url, api_key=srv.api_key)
+        e = cc.embed(cc.create_project("x"), "a.txt", token=False)
+        assert not e.framing.allowed
+        assert "forbids framing" in e.framing.reason

@@ -1,0 +1,57 @@
+"""Helpers for the magics tests: a shell, a cell run as a user sees it, completions."""
+
+from __future__ import annotations
+
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from traitlets.config import Config
+
+
+def make_shell(config: Config | None = None) -> InteractiveShell:
+    cfg = config or Config()
+    cfg.HistoryManager.hist_file = ":memory:"
+    cfg.InteractiveShell.colors = "nocolor"
+    cfg.IPCompleter.use_jedi = False
+    shell = InteractiveShell.instance(config=cfg)
+    shell.extension_manager.load_extension("cocalc_magic")
+    return shell
+
+
+class Run:
+    """The outcome of one cell as a user sees it."""
+
+    def __init__(self, res, cap):
+        self.res, self.cap = res, cap
+        self.stdout, self.stderr = cap.stdout, cap.stderr
+        self.outputs = [o.data for o in cap.outputs]
+        self.result = res.result
+        # What a kernel sends as the cell's execute_result (the plain shell prints only text/plain).
+        self.shown = res.result and self._format(res.result)
+        self.error = res.error_in_exec or res.error_before_exec
+
+    @staticmethod
+    def _format(obj):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        data, _ = InteractiveShell.instance().display_formatter.format(obj)
+        return data
+
+    @property
+    def ok(self) -> bool:
+        return self.res.success
+
+    def __repr__(self) -> str:
+        return f"Run(ok={self.ok}, stdout={self.stdout!r}, stderr={self.stderr!r}, outputs={self.outputs!r}, error={self.error!r})"
+
+
+def run(shell: InteractiveShell, cell: str) -> Run:
+    with capture_output() as cap:
+        res = shell.run_cell(cell, store_history=True)
+    return Run(res, cap)
+
+
+def completions(shell: InteractiveShell, line: str) -> list[str]:
+    from IPython.core.completer import provisionalcompleter
+
+    with provisionalcompleter():
+        return [c.text for c in shell.Completer.completions(line, len(line))]
