@@ -152,6 +152,15 @@ def test_background_exec(proj):
     assert job.poll() == result and job.result() == result
 
 
+def test_background_exec_nonzero_and_timeout(proj):
+    r = proj.exec("echo x; echo e >&2; exit 5", bash=True, background=True).wait(timeout=20)
+    assert (r.stdout, r.stderr, r.exit_code) == ("x\n", "e\n", 5)
+    job = proj.exec("sleep 3", bash=True, background=True, timeout=1)
+    with pytest.raises(E.ServerTimeout) as info:
+        job.wait(timeout=20)
+    assert "timeout of 1s" in str(info.value)
+
+
 def test_background_exec_wait_bound_and_cancel(proj):
     job = proj.exec("sleep 30", bash=True, background=True, timeout=40)
     started = time.monotonic()
