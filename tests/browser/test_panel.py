@@ -176,6 +176,13 @@ def test_status_closeall_open_and_unknown_action_round_trips(run):
     expect(page.locator(".ccp-status").first).to_have_text("CoCalc error: Unknown action 'foo'")
     assert kernel_json(page, "got == panel.replies")
 
+    # a message that is not from the IFrame (here: the notebook page itself) is not a reply
+    page.evaluate("() => window.postMessage({status: 'done', mesg: 'spoofed'}, '*')")
+    kernel_exec(page, "panel.status()")
+    wait_kernel(page, f"len(panel.replies) > {n + 6}")
+    assert "open_files" in kernel_json(page, "panel.replies[-1]")
+    assert "spoofed" not in kernel_exec(page, "print(panel.replies)")
+
 
 def test_signed_out_frame_shows_the_sign_in_page(run):
     page = run["page"]
