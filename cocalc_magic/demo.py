@@ -151,16 +151,20 @@ def run_check(api: str = "current", notebook: str = TOUR) -> int:
 
 
 def summarize(nb) -> tuple[list[str], list[str]]:
-    """One line per code cell: its first source line and the first line of what it showed."""
+    """One line per code cell: its first source line and the first line of what it showed.
+
+    A cell tagged ``raises-exception`` shows an error on purpose: it is marked ``err``, not failed.
+    """
     lines, errors = [], []
     for cell in nb.cells:
         if cell.cell_type != "code" or not cell.source.strip():
             continue
         src = cell.source.strip().splitlines()[0][:48]
+        expected_error = "raises-exception" in cell.get("metadata", {}).get("tags", [])
         shown, ok = "", True
         for out in cell.get("outputs", []):
             if out.output_type == "error":
-                shown, ok = f"{out.ename}: {out.evalue}", False
+                shown, ok = f"{out.ename}: {out.evalue}", expected_error
                 break
             if out.output_type == "stream" and out.text.strip():
                 shown = shown or out.text.strip().splitlines()[0]
@@ -168,7 +172,7 @@ def summarize(nb) -> tuple[list[str], list[str]]:
                 text = out.get("data", {}).get("text/plain", "")
                 if text.strip():
                     shown = shown or text.strip().splitlines()[0]
-        mark = "ok " if ok else "ERR"
+        mark = "ERR" if not ok else "err" if expected_error else "ok "
         lines.append(f"  [{mark}] {src:<48} -> {shown[:90]}")
         if not ok:
             errors.append(f"{src}: {shown}")

@@ -85,13 +85,21 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _install_log_filter() -> None:
-    logger = logging.getLogger("cocalc_magic")
+# A logger's filters see only records logged to that very logger, not those propagated from its
+# children, so each of the package's loggers gets one.
+LOGGERS = ("cocalc_magic", "cocalc_magic.client", "cocalc_magic.magics", "cocalc_magic.panel",
+           "cocalc_magic.server", "cocalc_magic.cli")
+
+
+def install_log_filter(name: str) -> None:
+    """Mask known secrets in every record logged to the logger ``name``."""
+    logger = logging.getLogger(name)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
 
 
-_install_log_filter()
+for _name in LOGGERS:
+    install_log_filter(_name)
 
 
 class SecretStr(str):

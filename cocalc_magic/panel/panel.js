@@ -234,6 +234,7 @@ function render({ model, el }) {
   let pending = null; // {project_id, path} to open once the protocol answers
   let queued = []; // Python's posts that arrived before the protocol answered
   let pollTimer = null;
+  let gaveUp = false; // no status reply within status_timeout since the last load
   let statusTimer = null;
   let ackTimer = null;
   const secs = (name, dflt) => (Number(model.get(name)) > 0 ? Number(model.get(name)) : dflt);
@@ -282,6 +283,7 @@ function render({ model, el }) {
     stopTimers();
     gotStatus = false;
     signedIn = false;
+    gaveUp = false;
     const t0 = performance.now();
     const poll = () => {
       try {
@@ -295,6 +297,7 @@ function render({ model, el }) {
     const wait = secs("status_timeout", 18);
     statusTimer = later(() => {
       stopTimers();
+      gaveUp = true;
       showNotice("CoCalc's IFrame protocol does not answer this page.", newTab.href);
       send({
         kind: "event",
@@ -333,7 +336,7 @@ function render({ model, el }) {
     origin = newOrigin;
     kioskUrl = msg.kiosk_url;
     pending = target;
-    gotStatus = signedIn = false;
+    gotStatus = signedIn = gaveUp = false;
     if (msg.signin_url && msg.api === "current") {
       stage = "signin";
       frame.src = msg.signin_url;
@@ -378,8 +381,8 @@ function render({ model, el }) {
       send({ kind: "event", event: "no_frame" });
       return;
     }
-    if (!gotStatus) queued.push(data);
-    else post(data);
+    if (!gotStatus && !gaveUp) queued.push(data); // still waiting for the first status reply
+    else post(data); // ready, or gave up waiting: try anyway, a reply is relayed if one comes
   }
   statusBtn.addEventListener("click", () => postFromPython({ action: "status" }));
   closeBtn.addEventListener("click", () => postFromPython({ action: "closeall" }));

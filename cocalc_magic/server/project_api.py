@@ -33,6 +33,8 @@ VERSION = 1783081032
 EXEC_DEFAULT_TIMEOUT_S = 60  # PROJECT_EXEC_DEFAULT_TIMEOUT_S
 ASYNC_MAX_OUTPUT = 1024 * 1024  # execute-code.ts: async jobs keep at most 1 MB
 STATS_MAX = 100
+ASYNC_CACHE_MAX = 100  # execute-code.ts keeps at most 100 jobs per project ...
+ASYNC_CACHE_TTL_S = 3600  # ... for an hour
 
 NODE_TEXT = {
     errno_mod.ENOENT: ("ENOENT", "no such file or directory"),
@@ -232,6 +234,7 @@ async def _async_call(project: Project, f: dict) -> dict:
         finally:
             spawned.set()
 
+    _prune_jobs(project.ctx.runtime.jobs, project.project_id)
     job = project.ctx.runtime.jobs.start(project.project_id, job_coro)
     job.err_on_exit, job.stats = f["err_on_exit"], []
     try:
@@ -243,6 +246,19 @@ async def _async_call(project: Project, f: dict) -> dict:
     if job.pid is not None:
         out["pid"] = job.pid
     return out
+
+
+def _prune_jobs(registry, project_id: str) -> None:
+    """Forget this project's finished jobs after an hour, and the oldest beyond 100."""
+    now = time.time()
+    mine = sorted((j for j in registry.jobs.values() if j.project_id == project_id), key=lambda j: j.start)
+    for j in mine:
+        if j.finished is not None and now - j.finished > ASYNC_CACHE_TTL_S:
+            registry.jobs.pop(j.job_id, None)
+    mine = [j for j in mine if j.job_id in registry.jobs]
+    for j in mine[: max(0, len(mine) - ASYNC_CACHE_MAX + 1)]:
+        if j.finished is not None:
+            registry.jobs.pop(j.job_id, None)
 
 
 async def _monitor(job) -> None:

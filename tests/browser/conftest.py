@@ -30,10 +30,18 @@ def _unavailable(reason: str) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
+    """Mark the tests here ``browser`` and run them after all others: while the session's sync
+    Playwright driver lives, the main thread has a running asyncio loop, and code under test that
+    calls ``asyncio.run`` (the server core's tests, nbclient) would fail."""
     here = Path(__file__).parent
+    browser_items, other = [], []
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            browser_items.append(item)
+        else:
+            other.append(item)
+    items[:] = other + browser_items
 
 
 @pytest.fixture(scope="session")

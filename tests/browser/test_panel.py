@@ -9,8 +9,8 @@ to keep browser time modest. The notebook builds the panel from the environment
 from __future__ import annotations
 
 import json
+import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -68,7 +68,7 @@ def run(request, browser, tmp_path_factory):
                 kernel_exec(page, f"PID = {titles['Demo: Data analysis']!r}; "
                                   f"STRICT_PID = {strict_pid['Demo: Getting started']!r}")
                 yield {"app": app, "api": api, "srv": srv, "titles": titles, "page": page, "ctx": ctx,
-                       "jup": jup, "errors": errors}
+                       "jup": jup, "errors": errors, "tmp": tmp_path_factory.mktemp(f"shots-{app}-{api}")}
             finally:
                 ctx.close()
 
@@ -129,10 +129,15 @@ def test_choosing_a_notebook_shows_it_in_the_kiosk_iframe(run):
     assert not re.search(r"auth_token=[A-Za-z0-9]", state) and srv.api_key not in state
     assert json.loads(state)["opened"]["kiosk_url"] == f"{srv.url}/projects/{pid}/files/analysis.ipynb?fullscreen=kiosk&session="
     if run["app"] == "lab" and run["api"] == "current":
-        SCREENSHOT.parent.mkdir(exist_ok=True)
         page.locator(".ccp-filter").first.fill("")  # the whole list next to the open notebook
         expect(page.locator(".ccp-project")).to_have_count(len(run["titles"]))
-        page.locator(".ccp-root").first.screenshot(path=str(SCREENSHOT))
+        shot = page.locator(".ccp-root").first.screenshot(path=str(run["tmp"] / "panel.png"))
+        assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+        # docs/panel.png (committed, shown in the README) is rewritten only on request, so that a
+        # test run does not leave a changed binary in everyone's checkout.
+        if os.environ.get("COCALC_MAGIC_SCREENSHOTS") or not SCREENSHOT.exists():
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            SCREENSHOT.write_bytes(shot)
 
 
 def test_status_closeall_open_and_unknown_action_round_trips(run):
@@ -170,6 +175,13 @@ def test_status_closeall_open_and_unknown_action_round_trips(run):
     assert kernel_json(page, "panel.replies[-1]") == {"status": "error", "mesg": "Unknown action 'foo'"}
     expect(page.locator(".ccp-status").first).to_have_text("CoCalc error: Unknown action 'foo'")
     assert kernel_json(page, "got == panel.replies")
+
+    # a message that is not from the IFrame (here: the notebook page itself) is not a reply
+    page.evaluate("() => window.postMessage({status: 'done', mesg: 'spoofed'}, '*')")
+    kernel_exec(page, "panel.status()")
+    wait_kernel(page, f"len(panel.replies) > {n + 6}")
+    assert "open_files" in kernel_json(page, "panel.replies[-1]")
+    assert "spoofed" not in kernel_exec(page, "print(panel.replies)")
 
 
 def test_signed_out_frame_shows_the_sign_in_page(run):

@@ -152,6 +152,15 @@ def test_background_exec(proj):
     assert job.poll() == result and job.result() == result
 
 
+def test_background_exec_nonzero_and_timeout(proj):
+    r = proj.exec("echo x; echo e >&2; exit 5", bash=True, background=True).wait(timeout=20)
+    assert (r.stdout, r.stderr, r.exit_code) == ("x\n", "e\n", 5)
+    job = proj.exec("sleep 3", bash=True, background=True, timeout=1)
+    with pytest.raises(E.ServerTimeout) as info:
+        job.wait(timeout=20)
+    assert "timeout of 1s" in str(info.value)
+
+
 def test_background_exec_wait_bound_and_cancel(proj):
     job = proj.exec("sleep 30", bash=True, background=True, timeout=40)
     started = time.monotonic()
@@ -328,3 +337,13 @@ def test_default_project(cocalc_server, proj):
                config={"project": None}).default_project()
     assert "COCALC_PROJECT_ID" in str(info.value)
 
+
+
+def test_no_key_says_how_to_set_one(cocalc_server, monkeypatch, tmp_path):
+    monkeypatch.delenv("COCALC_API_KEY", raising=False)
+    monkeypatch.setenv("COCALC_MAGIC_CREDENTIALS", str(tmp_path / "none.json"))
+    cc = CoCalc(host=cocalc_server.url, api=cocalc_server.api)
+    assert cc.settings.api_key is None and cc.settings.sources["api_key"] == "not set"
+    with pytest.raises(E.AuthenticationError) as info:
+        cc.ping()
+    assert "no API key is set" in str(info.value) and "COCALC_API_KEY" in str(info.value)

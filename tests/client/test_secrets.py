@@ -105,8 +105,9 @@ def test_logger_filter_masks_secrets_others_log(caplog):
     key = "sk-loggedKEY" + uuid.uuid4().hex[:12]
     settings.register_secret(key)
     caplog.set_level(logging.INFO, logger="cocalc_magic")
-    logging.getLogger("cocalc_magic").info("someone logged %s by mistake", key)
-    assert key not in caplog.text and settings.mask(key) in caplog.text
+    for name in ("cocalc_magic", "cocalc_magic.client", "cocalc_magic.magics", "cocalc_magic.panel"):
+        logging.getLogger(name).info("someone logged %s by mistake", key)
+    assert key not in caplog.text and caplog.text.count(settings.mask(key)) == 4
 
 
 def test_sign_in_for_key_errors_do_not_show_password():
@@ -117,3 +118,14 @@ def test_sign_in_for_key_errors_do_not_show_password():
             sign_in_for_key(srv.url, "a@b.c", "hunter2-very-secret")
         assert "hunter2-very-secret" not in str(info.value)
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+def test_sign_in_for_key_makes_a_working_key(cocalc_server, capsys, caplog):
+    caplog.set_level(logging.DEBUG, logger="cocalc_magic")
+    key = sign_in_for_key(cocalc_server.url, cocalc_server.email, cocalc_server.password, "from-test")
+    assert str(key).startswith("sk") and str(key) not in repr(key)
+    cc = CoCalc(host=cocalc_server.url, api_key=str(key))
+    assert cc.whoami().account_id == cocalc_server.account_id
+    out = capsys.readouterr()
+    _scan([out.out, out.err, caplog.text, repr(cc)], [str(key), cocalc_server.password])

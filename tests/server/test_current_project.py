@@ -253,3 +253,20 @@ def test_no_compute_servers(api, pid):
     subject = f"project.{pid}.1.api.-"
     assert out == {"error": f"request -- no subscribers matching '{subject}' - callHub: subject='{subject}', "
                             "name='system.ping', code='503' "}
+
+
+def test_finished_async_jobs_are_forgotten_after_an_hour_or_beyond_100(cocalc_server):
+    from types import SimpleNamespace
+
+    from cocalc_magic.server.project_api import _prune_jobs
+
+    now = time.time()
+    jobs = {f"j{i}": SimpleNamespace(job_id=f"j{i}", project_id="p", start=i, finished=now) for i in range(120)}
+    jobs["old"] = SimpleNamespace(job_id="old", project_id="p", start=200, finished=now - 3601)
+    jobs["running"] = SimpleNamespace(job_id="running", project_id="p", start=0, finished=None)
+    jobs["other"] = SimpleNamespace(job_id="other", project_id="q", start=0, finished=now - 7200)
+    registry = SimpleNamespace(jobs=jobs)
+    _prune_jobs(registry, "p")
+    assert "old" not in jobs and "running" in jobs and "other" in jobs
+    assert len([j for j in jobs.values() if j.project_id == "p"]) <= 100
+    assert "j119" in jobs and "j0" not in jobs

@@ -692,3 +692,17 @@ def test_project_key_acts_only_on_its_project(admin, proj, srv):
     pid2 = new_project(api)
     r = pk.call("read_text_file_from_project", project_id=pid2, path="x")
     assert r["error"] == f"User {pid} does not have read access to project {pid2}"
+
+
+def test_create_account_limit_per_ip_spares_admins(tmp_path):
+    from cocalc_magic.server import LocalServer
+
+    with LocalServer(data_dir=tmp_path, api="v1", start_delay=0) as srv:
+        admin = Api(srv.url, srv.api_key)
+        user, _, _, _ = new_user(admin)
+        for i in range(150):
+            assert user.call("create_account", first_name="S", last_name=str(i))["event"] == "account_created"
+        r = user.call("create_account", first_name="S", last_name="151")
+        assert r["event"] == "account_creation_failed"
+        assert r["reason"] == {"other": "Too many accounts are being created from the ip address 127.0.0.1; try again later."}
+        assert admin.call("create_account", first_name="A", last_name="Dmin")["event"] == "account_created"
