@@ -347,33 +347,37 @@ class V1Handler(BaseHandler):
         return reply
 
     def _create_account_issues(self, m: dict, limit_ip: bool = True) -> dict | None:
-        """CoCalc's ``issues_with_create_account`` and the per-IP limit (texts partly guessed).
+        """CoCalc's checks in create-account.ts, in its order: input issues, the per-IP limit,
+        the address taken.
 
         The limit (150 accounts per IP per 30 min) does not apply to an admin's key: on a local
         server an admin provisioning a class is the normal case (CoCalc raises it to 1500 for
-        its ``partner`` group; exempting admins is our choice)."""
+        its ``gold`` group; exempting admins is our choice)."""
+        issues: dict[str, str] = {}
+        email, password = m.get("email_address"), m.get("password")
+        if email and not (isinstance(email, str) and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+            issues["email_address"] = "Email address does not appear to be valid."
+        if password:
+            if not isinstance(password, str):
+                issues["password"] = "Password must be specified."
+            elif not 6 <= len(password) <= 64:
+                issues["password"] = "Password must be between 6 and 64 characters in length."
+        if issues:
+            return issues
         ip = self.request.remote_ip or ""
         window = self.ctx.caches.setdefault("v1_create_account_ip", {})
         now = time.time()
         recent = [t for t in window.get(ip, []) if now - t < 30 * 60]
+        window[ip] = recent
         if limit_ip and len(recent) >= 150:
-            return {"other": f"Too many accounts are being created from the ip address {ip}; try again later."}
-        issues: dict[str, str] = {}
-        email, password = m.get("email_address"), m.get("password")
-        if email is not None and not (isinstance(email, str) and re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
-            issues["email_address"] = "Email address does not appear to be valid"
-        if password is not None:
-            if not isinstance(password, str) or len(password) < 6:
-                issues["password"] = "Password must be at least 6 characters long"
-            elif len(password) > 64:
-                issues["password"] = "Password must be at most 64 characters long"
-        if not issues and isinstance(email, str) and self.store.account_by_email(email):
-            issues["email_address"] = "This e-mail address is already taken."
-        if issues:
-            return issues
+            return {"other": f'Unable to create account. Error: "Error: Too many accounts are being created from the '
+                             f"ip address {ip}; try again later.  By default at most 150 accounts can be created "
+                             "every 30 minutes from one IP; if you're using the API and need a higher limit, "
+                             'contact us."'}
+        if isinstance(email, str) and email and self.store.account_by_email(email):
+            return {"email_address": "This e-mail address is already taken."}
         if limit_ip:  # an admin's accounts neither meet the limit nor count toward it
             recent.append(now)
-            window[ip] = recent
         return None
 
     def _apply_creation_actions(self, account_id: str, email: str | None) -> None:
