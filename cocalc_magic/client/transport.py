@@ -24,6 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..errors import (
+    AuthenticationError,
     CoCalcConnectionError,
     CoCalcError,
     InvalidRequest,
@@ -110,6 +111,10 @@ class Transport:
         self._templates: dict[str, requests.PreparedRequest] = {}
         self.calls = 0  # requests sent (retries included): tests and benchmarks read it
         self.retried = 0
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key)
 
     def __repr__(self) -> str:
         return f"Transport(host={self.host!r}, api_key={mask(self._api_key) if self._api_key else None!r})"
@@ -270,6 +275,11 @@ class Transport:
         if status >= 400 and not (accept_status and accept_status(status) and value is not _NOT_JSON):
             text = _error_text(value, content)
             err = classify(text, status=status, endpoint=endpoint)
+            if isinstance(err, AuthenticationError) and not self._api_key:
+                err = AuthenticationError(
+                    f"no API key is set, and the server wants one ({text})", status=status, endpoint=endpoint,
+                    server_message=text,
+                    hint="Set COCALC_API_KEY, pass CoCalc(api_key=...), or run `%cocalc login`")
             err.reached = True  # type: ignore[attr-defined]
             raise err
         if value is _NOT_JSON:

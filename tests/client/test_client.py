@@ -337,3 +337,13 @@ def test_default_project(cocalc_server, proj):
                config={"project": None}).default_project()
     assert "COCALC_PROJECT_ID" in str(info.value)
 
+
+
+def test_no_key_says_how_to_set_one(cocalc_server, monkeypatch, tmp_path):
+    monkeypatch.delenv("COCALC_API_KEY", raising=False)
+    monkeypatch.setenv("COCALC_MAGIC_CREDENTIALS", str(tmp_path / "none.json"))
+    cc = CoCalc(host=cocalc_server.url, api=cocalc_server.api)
+    assert cc.settings.api_key is None and cc.settings.sources["api_key"] == "not set"
+    with pytest.raises(E.AuthenticationError) as info:
+        cc.ping()
+    assert "no API key is set" in str(info.value) and "COCALC_API_KEY" in str(info.value)

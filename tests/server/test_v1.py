@@ -178,7 +178,9 @@ def test_create_account_json_form_duplicate_and_issues(admin):
                    email_address=f"nt-{uuid.uuid4().hex[:6]}@m.local", password="xyzabc09090")
     assert r["event"] == "account_created"  # agreeing to the terms is not required
     r = admin.call("create_account", email_address="not-an-email", password="123")
-    assert r["event"] == "account_creation_failed" and set(r["reason"]) == {"email_address", "password"}
+    assert r == {"event": "account_creation_failed", "id": r["id"],
+                 "reason": {"email_address": "Email address does not appear to be valid.",
+                            "password": "Password must be between 6 and 64 characters in length."}}
 
 
 def test_new_account_key_works_and_is_the_new_account(admin):
@@ -560,6 +562,10 @@ def test_copy_path_status_errors_and_scheduled_delete(proj):
     assert r["error"] == "'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined"
     r = api.call("copy_path_status", src_project_id=pid, limit=5000)
     assert r["error"] == "ILLEGAL VALUE limit='5000' (must be in [0, 1000])"
+    r = api.call("copy_path_status", src_project_id=pid, offset=-1)
+    assert r["error"] == "ILLEGAL VALUE offset='-1' (must be in [0, 100000])"
+    missing = str(uuid.uuid4())
+    assert api.call("copy_path_status", copy_path_id=missing)["error"] == f"Can't find copy operation with ID={missing}"
     r = api.call("copy_path_between_projects", src_project_id="nope", src_path="a", target_project_id=pid2)
     assert r["error"] == "src_project_id='nope' not valid"
     later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -569,8 +575,11 @@ def test_copy_path_status_errors_and_scheduled_delete(proj):
     assert UUID_RE.match(cid)
     st = api.call("copy_path_status", copy_path_id=cid)
     assert st["data"]["copy_path_id"] == cid and st["data"]["started"] is None and st["data"]["scheduled"]
-    assert api.call("copy_path_delete", copy_path_id=cid)["event"] == "success"
-    assert "does not exist" in api.call("copy_path_status", copy_path_id=cid)["error"]
+    r = api.call("copy_path_delete", copy_path_id=cid)
+    assert r == {"event": "copy_path_status_response", "id": r["id"], "data": f"copy_path_id = '{cid}' deleted"}
+    assert api.call("copy_path_status", copy_path_id=cid)["error"] == f"Can't find copy operation with ID={cid}"
+    r = api.call("copy_path_delete", copy_path_id=cid)
+    assert r["error"] == f"Copy operation '{cid}' either does not exist or already finished"
 
 
 def test_copy_needs_write_on_target(admin, proj):
@@ -578,7 +587,11 @@ def test_copy_needs_write_on_target(admin, proj):
     other, _, _, _ = new_user(admin)
     theirs = new_project(other)
     r = api.call("copy_path_between_projects", src_project_id=pid, src_path="Assignments", target_project_id=theirs)
-    assert r["error"] == f"user must have write access to target project {theirs}"
+    assert r["error"] == f"ACCESS BLOCKED -- No write access to target project -- {theirs}"
+    r = api.call("copy_path_between_projects", src_project_id=theirs, src_path="x", target_project_id=pid)
+    assert r["error"] == f"ACCESS BLOCKED -- No read access to source project -- {theirs}"
+    r = api.call("copy_path_status", target_project_id=theirs)
+    assert r["error"] == f"ACCESS BLOCKED -- No write access to target project -- {theirs}"
 
 
 def test_copy_public_path(admin, proj):
@@ -704,5 +717,24 @@ def test_create_account_limit_per_ip_spares_admins(tmp_path):
             assert user.call("create_account", first_name="S", last_name=str(i))["event"] == "account_created"
         r = user.call("create_account", first_name="S", last_name="151")
         assert r["event"] == "account_creation_failed"
-        assert r["reason"] == {"other": "Too many accounts are being created from the ip address 127.0.0.1; try again later."}
+        assert r["reason"] == {"other": 'Unable to create account. Error: "Error: Too many accounts are being created from '
+                                        "the ip address 127.0.0.1; try again later.  By default at most 150 accounts "
+                                        "can be created every 30 minutes from one IP; if you're using the API and need "
+                                        'a higher limit, contact us."'}
         assert admin.call("create_account", first_name="A", last_name="Dmin")["event"] == "account_created"
+
+
+def test_user_search_by_id_mixed_terms_and_admin_substring(admin):
+    api, acct, email, _ = new_user(admin, "Quentin", "Zyx" + uuid.uuid4().hex[:4])
+    other, other_acct, other_email, _ = new_user(admin, "Rita", "Q")
+    r = other.call("user_search", query=acct)["results"]
+    assert [x["account_id"] for x in r] == [acct] and "email_address" not in r[0]
+    r = other.call("user_search", query=f"quentin, Someone <{other_email}>")["results"]
+    assert {x["account_id"] for x in r} >= {acct, other_acct}
+    by_id = {x["account_id"]: x for x in r}
+    assert by_id[other_acct]["email_address"] == other_email and "email_address" not in by_id[acct]
+    # only admins match parts of e-mail addresses, and see them
+    part = email.split("@")[0][2:]
+    assert other.call("user_search", query=part)["results"] == []
+    r = admin.call("user_search", query=part, admin=True)["results"]
+    assert [(x["account_id"], x["email_address"]) for x in r] == [(acct, email)]

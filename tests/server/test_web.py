@@ -375,3 +375,15 @@ def test_get_api_key_is_delegated_to_signin_when_it_exists(site, monkeypatch):
     monkeypatch.delattr(signin, "render_get_api_key_page")
     r = requests.get(f"{site.url}/app", params={"get_api_key": "myapp"})
     assert r.status_code == 200 and 'id="sign-in"' in r.text  # /app works before signin lands
+
+
+@BOTH
+def test_sign_out_ends_the_session(site):
+    s = signed_in_session(site)
+    cookie = s.cookies["remember_me"]
+    assert "hello from the notebook" in s.get(site.file_url).text
+    s.get(f"{site.url}/auth/sign-out")
+    assert not s.cookies.get("remember_me")
+    assert 'id="sign-in"' in s.get(site.file_url).text
+    # the old cookie value is dead on the server too
+    assert 'id="sign-in"' in requests.get(site.file_url, cookies={"remember_me": cookie}).text
