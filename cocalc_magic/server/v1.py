@@ -545,9 +545,8 @@ class V1Handler(BaseHandler):
         for name, value in (("src_project_id", src), ("target_project_id", target)):
             if not is_uuid(value):
                 raise V1Error(f"{name}='{_js_str(value)}' not valid")
-        self.access(caller, src, "read")
-        if not self.can_write(caller, target):
-            raise V1Error(f"user must have write access to target project {target}")
+        self._copy_write_access(caller, target)
+        self._copy_read_access(caller, src)
         op = _CopyOp.from_mesg(m)
         copy_id = new_uuid()
         scheduled = parse_time(m["scheduled"]) if m.get("scheduled") is not None else None
@@ -586,65 +585,84 @@ class V1Handler(BaseHandler):
         self.store.execute("UPDATE copy_paths SET finished=?, error=? WHERE id=?", (now_ms(), error, copy_id))
         return error
 
-    async def m_copy_path_status(self, m: dict, caller: Caller) -> dict:
-        copy_id = m.get("copy_path_id")
-        src, target = m.get("src_project_id"), m.get("target_project_id")
-        if copy_id is None and src is None and target is None:
-            raise V1Error("'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined")
-        limit = m.get("limit", 1000)
+    # hub/copy-path.ts: its access checks and texts
+    def _copy_read_access(self, caller: Caller, project_id: Any) -> None:
+        if not is_uuid(project_id):
+            raise V1Error(f"invalid src_project_id={_js_str(project_id)}")
+        if not self.can_write(caller, project_id):
+            raise V1Error(f"ACCESS BLOCKED -- No read access to source project -- {project_id}")
+
+    def _copy_write_access(self, caller: Caller, project_id: Any) -> None:
+        if not is_uuid(project_id):
+            raise V1Error(f"invalid target_project_id={_js_str(project_id)}")
+        if not self.can_write(caller, project_id):
+            raise V1Error(f"ACCESS BLOCKED -- No write access to target project -- {project_id}")
+
+    @staticmethod
+    def _sanitize(value: Any, default: int, maximum: int, name: str) -> int:
+        if value is None:
+            return default
         try:
-            limit_n = int(limit)
-        except (TypeError, ValueError):
-            limit_n = -1
-        if not 0 <= limit_n <= 1000:
-            raise V1Error(f"ILLEGAL VALUE limit='{_js_str(limit)}' (must be in [0, 1000])")
-        if copy_id is not None:
-            if not is_uuid(copy_id):
-                raise V1Error(f"copy_path_id='{_js_str(copy_id)}' not valid")
-            row = self.store.query_one("SELECT * FROM copy_paths WHERE id=?", (copy_id,))
-            if not row:
-                raise V1Error(f"copy operation '{copy_id}' does not exist")
-            self._check_copy_read(caller, row)
+            n = int(value) if not isinstance(value, str) else int(re.match(r"\s*[-+]?\d+", value).group())  # parseInt
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            n = -1
+        if n < 0 or n > maximum:
+            raise V1Error(f"ILLEGAL VALUE {name}='{_js_str(value)}' (must be in [0, {maximum}])")
+        return n
+
+    def _copy_op_row(self, caller: Caller, copy_id: Any, not_yet_done: bool = False) -> dict:
+        if not is_uuid(copy_id):
+            raise V1Error(f'invalid input syntax for type uuid: "{_js_str(copy_id)}"')
+        sql = "SELECT * FROM copy_paths WHERE id=?"
+        if not_yet_done:
+            sql += " AND scheduled IS NOT NULL AND finished IS NULL"
+        row = self.store.query_one(sql, (copy_id,))
+        if not row:
+            if not_yet_done:
+                raise V1Error(f"Copy operation '{copy_id}' either does not exist or already finished")
+            raise V1Error(f"Can't find copy operation with ID={copy_id}")
+        self._copy_write_access(caller, row["target_project_id"])
+        self._copy_read_access(caller, row["source_project_id"])
+        return row
+
+    async def m_copy_path_status(self, m: dict, caller: Caller) -> dict:
+        src, target = m.get("src_project_id"), m.get("target_project_id")
+        if src is None and target is None:
+            if m.get("copy_path_id") is None:
+                raise V1Error("'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined")
+            row = self._copy_op_row(caller, m["copy_path_id"])
             return self.ok("copy_path_status_response", m, data=_copy_row(row))
         where, params = [], []
-        for col, value in (("source_project_id", src), ("target_project_id", target)):
-            if value is not None:
-                name = "src_project_id" if col.startswith("source") else "target_project_id"
-                if not is_uuid(value):
-                    raise V1Error(f"{name}='{_js_str(value)}' not valid")
-                self.access(caller, value, "read")
-                where.append(f"{col}=?")
-                params.append(value)
+        if src is not None:
+            self._copy_read_access(caller, src)
+            where.append("source_project_id=?")
+            params.append(src)
+        if target is not None:
+            self._copy_write_access(caller, target)
+            where.append("target_project_id=?")
+            params.append(target)
         if m.get("src_path") is not None:
             where.append("source_path=?")
-            params.append(str(m["src_path"]))
-        where.append("finished IS NULL" if _truthy(m.get("pending", True)) else "finished IS NOT NULL")
-        if _truthy(m.get("failed")):
+            params.append(_js_str(m["src_path"]))
+        pending = m.get("pending")
+        if m.get("failed") in (True, "true"):  # all failed ones are implicitly also finished
             where.append("error IS NOT NULL")
-        offset = int(_number(m["offset"], "offset")) if m.get("offset") is not None else 0
+            pending = False
+        where.append("finished IS NULL" if pending in (True, "true") else "finished IS NOT NULL")
+        offset = self._sanitize(m.get("offset"), 0, 100_000, "offset")
+        limit = self._sanitize(m.get("limit"), 1000, 1000, "limit")
         rows = self.store.query(
             f"SELECT * FROM copy_paths WHERE {' AND '.join(where)} ORDER BY time DESC LIMIT ? OFFSET ?",
-            (*params, limit_n, offset),
+            (*params, limit, offset),
         )
         return self.ok("copy_path_status_response", m, data=[_copy_row(r) for r in rows])
 
-    def _check_copy_read(self, caller: Caller, row: dict) -> None:
-        ok = any(self.can_write(caller, row[k]) for k in ("source_project_id", "target_project_id"))
-        if not ok:
-            raise V1Error(f"User {caller.id} does not have read access to project {row['target_project_id']}")
-
     async def m_copy_path_delete(self, m: dict, caller: Caller) -> dict:
+        """Only a scheduled copy that has not finished can be deleted (copy-path.ts)."""
         copy_id = m.get("copy_path_id")
-        if not is_uuid(copy_id):
-            raise V1Error(f"copy_path_id='{_js_str(copy_id)}' not valid")
-        row = self.store.query_one("SELECT * FROM copy_paths WHERE id=?", (copy_id,))
-        if not row:
-            raise V1Error(f"copy operation '{copy_id}' does not exist")
-        self._check_copy_read(caller, row)
-        if row["started"] is not None or row["finished"] is not None:
-            raise V1Error(f"copy operation '{copy_id}' has already started and cannot be deleted")  # guess
+        self._copy_op_row(caller, copy_id, not_yet_done=True)
         self.store.execute("DELETE FROM copy_paths WHERE id=?", (copy_id,))
-        return self.ok("success", m)
+        return self.ok("copy_path_status_response", m, data=f"copy_path_id = '{copy_id}' deleted")
 
     async def m_copy_public_path_between_projects(self, m: dict, caller: Caller) -> dict:
         src, target = m["src_project_id"], m["target_project_id"]

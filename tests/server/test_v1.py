@@ -562,6 +562,10 @@ def test_copy_path_status_errors_and_scheduled_delete(proj):
     assert r["error"] == "'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined"
     r = api.call("copy_path_status", src_project_id=pid, limit=5000)
     assert r["error"] == "ILLEGAL VALUE limit='5000' (must be in [0, 1000])"
+    r = api.call("copy_path_status", src_project_id=pid, offset=-1)
+    assert r["error"] == "ILLEGAL VALUE offset='-1' (must be in [0, 100000])"
+    missing = str(uuid.uuid4())
+    assert api.call("copy_path_status", copy_path_id=missing)["error"] == f"Can't find copy operation with ID={missing}"
     r = api.call("copy_path_between_projects", src_project_id="nope", src_path="a", target_project_id=pid2)
     assert r["error"] == "src_project_id='nope' not valid"
     later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -571,8 +575,11 @@ def test_copy_path_status_errors_and_scheduled_delete(proj):
     assert UUID_RE.match(cid)
     st = api.call("copy_path_status", copy_path_id=cid)
     assert st["data"]["copy_path_id"] == cid and st["data"]["started"] is None and st["data"]["scheduled"]
-    assert api.call("copy_path_delete", copy_path_id=cid)["event"] == "success"
-    assert "does not exist" in api.call("copy_path_status", copy_path_id=cid)["error"]
+    r = api.call("copy_path_delete", copy_path_id=cid)
+    assert r == {"event": "copy_path_status_response", "id": r["id"], "data": f"copy_path_id = '{cid}' deleted"}
+    assert api.call("copy_path_status", copy_path_id=cid)["error"] == f"Can't find copy operation with ID={cid}"
+    r = api.call("copy_path_delete", copy_path_id=cid)
+    assert r["error"] == f"Copy operation '{cid}' either does not exist or already finished"
 
 
 def test_copy_needs_write_on_target(admin, proj):
@@ -580,7 +587,11 @@ def test_copy_needs_write_on_target(admin, proj):
     other, _, _, _ = new_user(admin)
     theirs = new_project(other)
     r = api.call("copy_path_between_projects", src_project_id=pid, src_path="Assignments", target_project_id=theirs)
-    assert r["error"] == f"user must have write access to target project {theirs}"
+    assert r["error"] == f"ACCESS BLOCKED -- No write access to target project -- {theirs}"
+    r = api.call("copy_path_between_projects", src_project_id=theirs, src_path="x", target_project_id=pid)
+    assert r["error"] == f"ACCESS BLOCKED -- No read access to source project -- {theirs}"
+    r = api.call("copy_path_status", target_project_id=theirs)
+    assert r["error"] == f"ACCESS BLOCKED -- No write access to target project -- {theirs}"
 
 
 def test_copy_public_path(admin, proj):
