@@ -784,41 +784,69 @@ class V1Handler(BaseHandler):
         return self.ok("user_search_results", m, results=self._user_search(_js_str(m["query"]), limit, admin))
 
     def _user_search(self, query: str, limit: int, admin: bool) -> list[dict]:
-        """server/accounts/search.ts: exact e-mail matches, and name matches of every word."""
-        terms = [t.strip() for t in query.split(",") if t.strip()]
-        emails = [t.lower() for t in terms if "@" in t]
-        names = [t.lower() for t in terms if "@" not in t]
-        found: dict[str, dict] = {}
+        """server/accounts/search.ts: an account id or one e-mail address exactly; otherwise
+        comma-separated terms, e-mails matched exactly and words as substrings of first name,
+        last name or @name (admins: of the e-mail too). Most recently active first."""
+        store = self.store
 
         def entry(acct: dict, with_email: bool) -> dict:
             out = {"account_id": acct["account_id"], "first_name": acct["first_name"],
                    "last_name": acct["last_name"], "name": (acct.get("settings") or {}).get("name")}
-            if with_email:
+            if with_email or admin:
                 out["email_address"] = acct["email_address"]
             out["last_active"] = int(acct["last_active"]) if acct.get("last_active") else None
             out["created"] = int(acct["created"]) if acct.get("created") else None
             out["email_address_verified"] = None
             return out
 
-        for email in emails:
-            rows = (self.store.query("SELECT account_id FROM accounts WHERE email_address LIKE ? ORDER BY created",
-                                     (f"%{email}%",)) if admin else
-                    self.store.query("SELECT account_id FROM accounts WHERE email_address=?", (email,)))
+        def recency(e: dict) -> float:
+            return max(e["last_active"] or 0, e["created"] or 0)
+
+        q = query.strip()
+        if is_uuid(q.lower()):
+            acct = store.account(q.lower())
+            return [entry(acct, False)] if acct else []
+        if _EMAIL.fullmatch(q):
+            acct = store.account_by_email(q)
+            return [entry(acct, True)] if acct else []
+        emails: list[str] = []
+        strings: list[list[str]] = []
+        for part in query.split(","):
+            part = part.strip()
+            m = re.search(r"<([^<>]+)>", part)  # "Jane Roe <jane@x.y>"
+            address = m.group(1).strip() if m else part
+            if _EMAIL.fullmatch(address):
+                emails.append(address.lower())
+            elif part:
+                strings.append(part.lower().split())
+        if admin:
+            strings += [[e] for e in emails]
+            emails = []
+        results: list[dict] = []
+        for address in emails:
+            acct = store.account_by_email(address)
+            if acct:
+                results.append(entry(acct, True))
+        room = limit - len(results)
+        if strings and room > 0:
+            rows = store.query("SELECT account_id FROM accounts ORDER BY COALESCE(last_active, created) DESC")
             for r in rows:
-                acct = self.store.account(r["account_id"])
-                if acct and not acct.get("banned"):
-                    found.setdefault(acct["account_id"], entry(acct, True))
-        for name in names:
-            words = name.split()
-            rows = self.store.query("SELECT account_id, first_name, last_name FROM accounts ORDER BY"
-                                    " COALESCE(last_active, created) DESC")
-            for r in rows:
-                full = f"{r['first_name']} {r['last_name']}".lower()
-                if all(w in full for w in words):
-                    acct = self.store.account(r["account_id"])
-                    if acct and not acct.get("banned") and not (acct.get("settings") or {}).get("unlisted"):
-                        found.setdefault(acct["account_id"], entry(acct, admin))
-        return list(found.values())[:limit]
+                acct = store.account(r["account_id"])
+                if not acct or (not admin and (acct.get("settings") or {}).get("unlisted")):
+                    continue
+                name = (acct.get("settings") or {}).get("name")
+                fields = [acct["first_name"].lower(), acct["last_name"].lower()]
+                if name:
+                    fields.append("@" + str(name).lower())
+                if admin and acct["email_address"]:
+                    fields.append(acct["email_address"])
+                if any(all(any(t in f for f in fields) for t in terms) for terms in strings):
+                    results.append(entry(acct, False))
+                    room -= 1
+                    if room <= 0:
+                        break
+        results.sort(key=recency, reverse=True)
+        return results[:max(limit, 0)]
 
     # ------------------------------------------------------------------ projects, misc
     async def m_touch_project(self, m: dict, caller: Caller) -> dict:
@@ -865,6 +893,8 @@ async def _stripe(self: V1Handler, m: dict, caller: Caller) -> dict:
 for _name in STRIPE_EVENTS:
     setattr(V1Handler, "m_" + _name, _stripe)
 
+
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 COPY_NOTE = "Query copy_path_status with the copy_path_id to learn if the copy operation was successful."
 

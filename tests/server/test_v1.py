@@ -722,3 +722,19 @@ def test_create_account_limit_per_ip_spares_admins(tmp_path):
                                         "can be created every 30 minutes from one IP; if you're using the API and need "
                                         'a higher limit, contact us."'}
         assert admin.call("create_account", first_name="A", last_name="Dmin")["event"] == "account_created"
+
+
+def test_user_search_by_id_mixed_terms_and_admin_substring(admin):
+    api, acct, email, _ = new_user(admin, "Quentin", "Zyx" + uuid.uuid4().hex[:4])
+    other, other_acct, other_email, _ = new_user(admin, "Rita", "Q")
+    r = other.call("user_search", query=acct)["results"]
+    assert [x["account_id"] for x in r] == [acct] and "email_address" not in r[0]
+    r = other.call("user_search", query=f"quentin, Someone <{other_email}>")["results"]
+    assert {x["account_id"] for x in r} >= {acct, other_acct}
+    by_id = {x["account_id"]: x for x in r}
+    assert by_id[other_acct]["email_address"] == other_email and "email_address" not in by_id[acct]
+    # only admins match parts of e-mail addresses, and see them
+    part = email.split("@")[0][2:]
+    assert other.call("user_search", query=part)["results"] == []
+    r = admin.call("user_search", query=part, admin=True)["results"]
+    assert [(x["account_id"], x["email_address"]) for x in r] == [(acct, email)]
