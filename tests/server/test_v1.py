@@ -205,6 +205,13 @@ def test_change_password_round_trip_and_wrong_old(admin):
     assert r["event"] == "changed_password" and r["error"] == "invalid old password"
     # the new password is the one that counts now
     assert api.call("user_auth", account_id=acct, password=password + "-2")["event"] == "user_auth_token"
+    r = api.call("change_password", account_id=acct, old_password=password + "-2", new_password="short")
+    assert r["error"] == {"new_password": "Password must be between 6 and 64 characters in length."}
+    # the key's owner is the account changed, whatever account_id the message names
+    _, other_acct, _, other_pw = new_user(admin)
+    api.call("change_password", account_id=other_acct, old_password=password + "-2", new_password="brand-new-pw")
+    assert api.call("user_auth", account_id=acct, password="brand-new-pw")["event"] == "user_auth_token"
+    assert api.call("user_auth", account_id=other_acct, password=other_pw)["event"] == "user_auth_token"
 
 
 def test_change_email_address(admin):
