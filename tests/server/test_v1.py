@@ -358,13 +358,21 @@ def test_accounts_row_get_and_set(admin, user):
     assert admin.call("get_usernames", account_ids=[acct])["usernames"][acct]["first_name"] == "Alice"
 
 
-def test_site_settings_admin_only(admin, user):
+def test_site_settings_admin_only(admin, user, srv):
     api, _, _, _ = user
-    r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "example.com"}})
-    assert r["query"] == {}
-    r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
-    assert r["query"]["site_settings"] == {"name": "iframe_comm_hosts", "value": "example.com"}
-    assert api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})["error"] == "FATAL: user must be an admin"
+    before = srv.ctx.store.setting("iframe_comm_hosts")  # the server is shared: put it back afterwards
+    try:
+        r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "example.com"}})
+        assert r["query"] == {}
+        r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
+        assert r["query"]["site_settings"] == {"name": "iframe_comm_hosts", "value": "example.com"}
+        r = api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
+        assert r["error"] == "FATAL: user must be an admin"
+        r = api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "evil.com"}})
+        assert r["error"] == "FATAL: user must be an admin"
+        assert srv.ctx.store.setting("iframe_comm_hosts") == "example.com"
+    finally:
+        srv.ctx.store.set_setting("iframe_comm_hosts", before)
 
 
 def test_action_request_start_stop_restart(admin, user, srv):
