@@ -154,7 +154,8 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
                 r"must be signed in and MUST provide an api key|must sign in as project or account|"
                 r"Unknown authorization type|User is BANNED|out of range for type integer|"
                 r"^(Error: )?user must be signed in|^(Error: )?must be signed in|"
-                r"must be authenticated|incorrect password|password for .* is incorrect", re.I),
+                r"must be authenticated|incorrect password|password for .* is incorrect|"
+                r"no account with email address|auth_token is not valid|unknown or expired token", re.I),
      AuthenticationError, False, "the server did not accept the credentials"),
     (re.compile(r"Attempt to open large file", re.I), InvalidRequest, False,
      "the file is larger than the server will read in one call"),
@@ -171,7 +172,7 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
      PermissionDenied, False, "this account may not do that"),
     (re.compile(r"ENOENT|no such file or directory|does not exist|unknown project_id|unknown endpoint|"
                 r"unknown function|unknown message event type|not part of the HTTP API|"
-                r"could not be found", re.I),
+                r"could not be found|no api key with id", re.I),
      NotFound, False, "not found"),
 ]
 

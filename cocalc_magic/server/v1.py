@@ -394,35 +394,36 @@ class V1Handler(BaseHandler):
         self.store.execute("DELETE FROM v1_account_creation_actions WHERE email_address=?", (email.lower(),))
 
     async def m_change_password(self, m: dict, caller: Caller) -> dict:
-        account_id = m["account_id"]
-        if account_id != caller.account_id and not caller.admin:
-            # guess: CoCalc acts on the key owner's account only
-            return self.ok("changed_password", m, error="account_id in mesg is not what user is signed in as")
-        acct = self.store.account(account_id) if is_uuid(account_id) else None
-        if not acct:
+        """hub/password.coffee: acts on the key owner's account (``account_id`` of the message is
+        not used); the old password is checked first, unless the account has none."""
+        if not caller.account_id:
+            return self.ok("changed_password", m, error={"other": "no account for this key (a project key cannot change a password)"})
+        acct = self.store.account(caller.account_id)
+        if acct["password_hash"] and not self.store.check_password(caller.account_id, _js_str(m.get("old_password") or "")):
             return self.ok("changed_password", m, error="invalid old password")
         new = m["new_password"]
-        if not isinstance(new, str) or not 6 <= len(new) <= 64:
+        if not isinstance(new, str):
+            return self.ok("changed_password", m, error={"new_password": "Password must be specified."})
+        if not 6 <= len(new) <= 64:
             return self.ok("changed_password", m, error={"new_password": "Password must be between 6 and 64 characters in length."})
-        if acct["password_hash"] and not self.store.check_password(account_id, str(m.get("old_password") or "")):
-            return self.ok("changed_password", m, error="invalid old password")
-        self.store.set_password(account_id, new)
+        self.store.set_password(caller.account_id, new)
         return self.ok("changed_password", m)
 
     async def m_change_email_address(self, m: dict, caller: Caller) -> dict:
-        # V1-FULL reports failures inside changed_email_address (recorded), never hangs.
+        """hub/password.coffee at V1-FULL: failures inside changed_email_address (recorded)."""
+        new = _js_str(m["new_email_address"]).lower()
+        if not _EMAIL.fullmatch(new):
+            return self.ok("changed_email_address", m, error="email_invalid")
         if m["account_id"] != caller.account_id:
             return self.ok("changed_email_address", m, error="account_id in mesg is not what user is signed in as")
-        new = m["new_email_address"]
-        if not isinstance(new, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", new):
-            return self.ok("changed_email_address", m, error="email_invalid")
         acct = self.store.account(caller.account_id)
-        if acct["password_hash"] and not self.store.check_password(caller.account_id, str(m.get("password") or "")):
+        if acct["password_hash"] and not self.store.check_password(caller.account_id, _js_str(m.get("password") or "")):
             return self.ok("changed_email_address", m, error="invalid_password")
         other = self.store.account_by_email(new)
         if other and other["account_id"] != caller.account_id:
             return self.ok("changed_email_address", m, error="email_already_taken")
-        self.store.update_account(caller.account_id, email_address=new.lower())
+        self.store.update_account(caller.account_id, email_address=new)
+        self._apply_creation_actions(caller.account_id, new)
         return self.ok("changed_email_address", m, error=False)
 
     async def m_create_project(self, m: dict, caller: Caller) -> dict:
@@ -545,9 +546,8 @@ class V1Handler(BaseHandler):
         for name, value in (("src_project_id", src), ("target_project_id", target)):
             if not is_uuid(value):
                 raise V1Error(f"{name}='{_js_str(value)}' not valid")
-        self.access(caller, src, "read")
-        if not self.can_write(caller, target):
-            raise V1Error(f"user must have write access to target project {target}")
+        self._copy_write_access(caller, target)
+        self._copy_read_access(caller, src)
         op = _CopyOp.from_mesg(m)
         copy_id = new_uuid()
         scheduled = parse_time(m["scheduled"]) if m.get("scheduled") is not None else None
@@ -586,65 +586,84 @@ class V1Handler(BaseHandler):
         self.store.execute("UPDATE copy_paths SET finished=?, error=? WHERE id=?", (now_ms(), error, copy_id))
         return error
 
-    async def m_copy_path_status(self, m: dict, caller: Caller) -> dict:
-        copy_id = m.get("copy_path_id")
-        src, target = m.get("src_project_id"), m.get("target_project_id")
-        if copy_id is None and src is None and target is None:
-            raise V1Error("'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined")
-        limit = m.get("limit", 1000)
+    # hub/copy-path.ts: its access checks and texts
+    def _copy_read_access(self, caller: Caller, project_id: Any) -> None:
+        if not is_uuid(project_id):
+            raise V1Error(f"invalid src_project_id={_js_str(project_id)}")
+        if not self.can_write(caller, project_id):
+            raise V1Error(f"ACCESS BLOCKED -- No read access to source project -- {project_id}")
+
+    def _copy_write_access(self, caller: Caller, project_id: Any) -> None:
+        if not is_uuid(project_id):
+            raise V1Error(f"invalid target_project_id={_js_str(project_id)}")
+        if not self.can_write(caller, project_id):
+            raise V1Error(f"ACCESS BLOCKED -- No write access to target project -- {project_id}")
+
+    @staticmethod
+    def _sanitize(value: Any, default: int, maximum: int, name: str) -> int:
+        if value is None:
+            return default
         try:
-            limit_n = int(limit)
-        except (TypeError, ValueError):
-            limit_n = -1
-        if not 0 <= limit_n <= 1000:
-            raise V1Error(f"ILLEGAL VALUE limit='{_js_str(limit)}' (must be in [0, 1000])")
-        if copy_id is not None:
-            if not is_uuid(copy_id):
-                raise V1Error(f"copy_path_id='{_js_str(copy_id)}' not valid")
-            row = self.store.query_one("SELECT * FROM copy_paths WHERE id=?", (copy_id,))
-            if not row:
-                raise V1Error(f"copy operation '{copy_id}' does not exist")
-            self._check_copy_read(caller, row)
+            n = int(value) if not isinstance(value, str) else int(re.match(r"\s*[-+]?\d+", value).group())  # parseInt
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            n = -1
+        if n < 0 or n > maximum:
+            raise V1Error(f"ILLEGAL VALUE {name}='{_js_str(value)}' (must be in [0, {maximum}])")
+        return n
+
+    def _copy_op_row(self, caller: Caller, copy_id: Any, not_yet_done: bool = False) -> dict:
+        if not is_uuid(copy_id):
+            raise V1Error(f'invalid input syntax for type uuid: "{_js_str(copy_id)}"')
+        sql = "SELECT * FROM copy_paths WHERE id=?"
+        if not_yet_done:
+            sql += " AND scheduled IS NOT NULL AND finished IS NULL"
+        row = self.store.query_one(sql, (copy_id,))
+        if not row:
+            if not_yet_done:
+                raise V1Error(f"Copy operation '{copy_id}' either does not exist or already finished")
+            raise V1Error(f"Can't find copy operation with ID={copy_id}")
+        self._copy_write_access(caller, row["target_project_id"])
+        self._copy_read_access(caller, row["source_project_id"])
+        return row
+
+    async def m_copy_path_status(self, m: dict, caller: Caller) -> dict:
+        src, target = m.get("src_project_id"), m.get("target_project_id")
+        if src is None and target is None:
+            if m.get("copy_path_id") is None:
+                raise V1Error("'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined")
+            row = self._copy_op_row(caller, m["copy_path_id"])
             return self.ok("copy_path_status_response", m, data=_copy_row(row))
         where, params = [], []
-        for col, value in (("source_project_id", src), ("target_project_id", target)):
-            if value is not None:
-                name = "src_project_id" if col.startswith("source") else "target_project_id"
-                if not is_uuid(value):
-                    raise V1Error(f"{name}='{_js_str(value)}' not valid")
-                self.access(caller, value, "read")
-                where.append(f"{col}=?")
-                params.append(value)
+        if src is not None:
+            self._copy_read_access(caller, src)
+            where.append("source_project_id=?")
+            params.append(src)
+        if target is not None:
+            self._copy_write_access(caller, target)
+            where.append("target_project_id=?")
+            params.append(target)
         if m.get("src_path") is not None:
             where.append("source_path=?")
-            params.append(str(m["src_path"]))
-        where.append("finished IS NULL" if _truthy(m.get("pending", True)) else "finished IS NOT NULL")
-        if _truthy(m.get("failed")):
+            params.append(_js_str(m["src_path"]))
+        pending = m.get("pending")
+        if m.get("failed") in (True, "true"):  # all failed ones are implicitly also finished
             where.append("error IS NOT NULL")
-        offset = int(_number(m["offset"], "offset")) if m.get("offset") is not None else 0
+            pending = False
+        where.append("finished IS NULL" if pending in (True, "true") else "finished IS NOT NULL")
+        offset = self._sanitize(m.get("offset"), 0, 100_000, "offset")
+        limit = self._sanitize(m.get("limit"), 1000, 1000, "limit")
         rows = self.store.query(
             f"SELECT * FROM copy_paths WHERE {' AND '.join(where)} ORDER BY time DESC LIMIT ? OFFSET ?",
-            (*params, limit_n, offset),
+            (*params, limit, offset),
         )
         return self.ok("copy_path_status_response", m, data=[_copy_row(r) for r in rows])
 
-    def _check_copy_read(self, caller: Caller, row: dict) -> None:
-        ok = any(self.can_write(caller, row[k]) for k in ("source_project_id", "target_project_id"))
-        if not ok:
-            raise V1Error(f"User {caller.id} does not have read access to project {row['target_project_id']}")
-
     async def m_copy_path_delete(self, m: dict, caller: Caller) -> dict:
+        """Only a scheduled copy that has not finished can be deleted (copy-path.ts)."""
         copy_id = m.get("copy_path_id")
-        if not is_uuid(copy_id):
-            raise V1Error(f"copy_path_id='{_js_str(copy_id)}' not valid")
-        row = self.store.query_one("SELECT * FROM copy_paths WHERE id=?", (copy_id,))
-        if not row:
-            raise V1Error(f"copy operation '{copy_id}' does not exist")
-        self._check_copy_read(caller, row)
-        if row["started"] is not None or row["finished"] is not None:
-            raise V1Error(f"copy operation '{copy_id}' has already started and cannot be deleted")  # guess
+        self._copy_op_row(caller, copy_id, not_yet_done=True)
         self.store.execute("DELETE FROM copy_paths WHERE id=?", (copy_id,))
-        return self.ok("success", m)
+        return self.ok("copy_path_status_response", m, data=f"copy_path_id = '{copy_id}' deleted")
 
     async def m_copy_public_path_between_projects(self, m: dict, caller: Caller) -> dict:
         src, target = m["src_project_id"], m["target_project_id"]
@@ -766,41 +785,69 @@ class V1Handler(BaseHandler):
         return self.ok("user_search_results", m, results=self._user_search(_js_str(m["query"]), limit, admin))
 
     def _user_search(self, query: str, limit: int, admin: bool) -> list[dict]:
-        """server/accounts/search.ts: exact e-mail matches, and name matches of every word."""
-        terms = [t.strip() for t in query.split(",") if t.strip()]
-        emails = [t.lower() for t in terms if "@" in t]
-        names = [t.lower() for t in terms if "@" not in t]
-        found: dict[str, dict] = {}
+        """server/accounts/search.ts: an account id or one e-mail address exactly; otherwise
+        comma-separated terms, e-mails matched exactly and words as substrings of first name,
+        last name or @name (admins: of the e-mail too). Most recently active first."""
+        store = self.store
 
         def entry(acct: dict, with_email: bool) -> dict:
             out = {"account_id": acct["account_id"], "first_name": acct["first_name"],
                    "last_name": acct["last_name"], "name": (acct.get("settings") or {}).get("name")}
-            if with_email:
+            if with_email or admin:
                 out["email_address"] = acct["email_address"]
             out["last_active"] = int(acct["last_active"]) if acct.get("last_active") else None
             out["created"] = int(acct["created"]) if acct.get("created") else None
             out["email_address_verified"] = None
             return out
 
-        for email in emails:
-            rows = (self.store.query("SELECT account_id FROM accounts WHERE email_address LIKE ? ORDER BY created",
-                                     (f"%{email}%",)) if admin else
-                    self.store.query("SELECT account_id FROM accounts WHERE email_address=?", (email,)))
+        def recency(e: dict) -> float:
+            return max(e["last_active"] or 0, e["created"] or 0)
+
+        q = query.strip()
+        if is_uuid(q.lower()):
+            acct = store.account(q.lower())
+            return [entry(acct, False)] if acct else []
+        if _EMAIL.fullmatch(q):
+            acct = store.account_by_email(q)
+            return [entry(acct, True)] if acct else []
+        emails: list[str] = []
+        strings: list[list[str]] = []
+        for part in query.split(","):
+            part = part.strip()
+            m = re.search(r"<([^<>]+)>", part)  # "Jane Roe <jane@x.y>"
+            address = m.group(1).strip() if m else part
+            if _EMAIL.fullmatch(address):
+                emails.append(address.lower())
+            elif part:
+                strings.append(part.lower().split())
+        if admin:
+            strings += [[e] for e in emails]
+            emails = []
+        results: list[dict] = []
+        for address in emails:
+            acct = store.account_by_email(address)
+            if acct:
+                results.append(entry(acct, True))
+        room = limit - len(results)
+        if strings and room > 0:
+            rows = store.query("SELECT account_id FROM accounts ORDER BY COALESCE(last_active, created) DESC")
             for r in rows:
-                acct = self.store.account(r["account_id"])
-                if acct and not acct.get("banned"):
-                    found.setdefault(acct["account_id"], entry(acct, True))
-        for name in names:
-            words = name.split()
-            rows = self.store.query("SELECT account_id, first_name, last_name FROM accounts ORDER BY"
-                                    " COALESCE(last_active, created) DESC")
-            for r in rows:
-                full = f"{r['first_name']} {r['last_name']}".lower()
-                if all(w in full for w in words):
-                    acct = self.store.account(r["account_id"])
-                    if acct and not acct.get("banned") and not (acct.get("settings") or {}).get("unlisted"):
-                        found.setdefault(acct["account_id"], entry(acct, admin))
-        return list(found.values())[:limit]
+                acct = store.account(r["account_id"])
+                if not acct or (not admin and (acct.get("settings") or {}).get("unlisted")):
+                    continue
+                name = (acct.get("settings") or {}).get("name")
+                fields = [acct["first_name"].lower(), acct["last_name"].lower()]
+                if name:
+                    fields.append("@" + str(name).lower())
+                if admin and acct["email_address"]:
+                    fields.append(acct["email_address"])
+                if any(all(any(t in f for f in fields) for t in terms) for terms in strings):
+                    results.append(entry(acct, False))
+                    room -= 1
+                    if room <= 0:
+                        break
+        results.sort(key=recency, reverse=True)
+        return results[:max(limit, 0)]
 
     # ------------------------------------------------------------------ projects, misc
     async def m_touch_project(self, m: dict, caller: Caller) -> dict:
@@ -847,6 +894,8 @@ async def _stripe(self: V1Handler, m: dict, caller: Caller) -> dict:
 for _name in STRIPE_EVENTS:
     setattr(V1Handler, "m_" + _name, _stripe)
 
+
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 COPY_NOTE = "Query copy_path_status with the copy_path_id to learn if the copy operation was successful."
 

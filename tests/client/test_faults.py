@@ -290,3 +290,42 @@ def test_map_collects_errors_in_order(fault):
     assert list(result) == [None if i % 3 == 0 else i * 2 for i in range(10)]
     assert [i for i, _, _ in result.errors] == [0, 3, 6, 9]
     assert "6/10 ok" in result.summary()
+
+
+def test_backoff_grows_exponentially_with_jitter(fault, monkeypatch):
+    import cocalc_magic.client.transport as tr
+
+    delays = []
+    monkeypatch.setattr(tr.time, "sleep", lambda d: delays.append(d))
+    fault.script(HUB, reply_html(503, "503 Service Unavailable"))
+    cc = client(fault, retries=4, backoff=0.1)
+    with pytest.raises(E.ProtocolError):
+        cc.ping()
+    assert fault.hits[HUB] == 5 and len(delays) == 4
+    for n, d in enumerate(delays):  # attempt n waits in [base/2, base] with base = 0.1 * 2**n (cap 3 s)
+        base = min(3.0, 0.1 * 2 ** n)
+        assert base / 2 <= d <= base
+    assert len(set(delays)) > 1
+
+
+def test_map_concurrency_is_bounded(fault):
+    import threading
+
+    fault.script(HUB, reply_json({"now": 1}))
+    cc = client(fault)
+    live, peak, lock = [0], [0], threading.Lock()
+
+    def f(i):
+        with lock:
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+        try:
+            time.sleep(0.01)
+            return cc.ping().api
+        finally:
+            with lock:
+                live[0] -= 1
+
+    result = cc.map(f, range(40), workers=3, progress=False)
+    assert result.ok and peak[0] <= 3 and peak[0] >= 2
+    assert cc._transport.pool_size >= 5

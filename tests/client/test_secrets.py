@@ -54,6 +54,25 @@ def _surface(cc: CoCalc, shown: list[str]) -> list[str]:
         embed = attempt(cc.embed, p, "a.txt")
         if embed is not None:
             shown.append(str(embed))
+        attempt(p.write_bytes, "b.bin", b"\x00\x01")
+        attempt(p.read_bytes, "b.bin")
+        attempt(lambda: p.exec("echo bg", bash=True, background=True).wait(timeout=20))
+        other = attempt(cc.create_project, "secret-scan-copy")
+        if other is not None:
+            attempt(p.copy_to, other, "a.txt")
+        attempt(cc.map, lambda i: p.write(f"m/{i}.txt", "x"), range(4), 2, True)
+        attempt(cc.map, lambda i: p.read(f"m/none-{i}.txt"), range(2), 2, False)
+        acct = attempt(cc.create_account, f"scan-{uuid.uuid4().hex[:6]}@example.com", "a-Strong-passw0rd!", "S", "C")
+        if acct is not None:
+            if acct.api_key:
+                tokens.append(acct.api_key)
+            attempt(cc.get_usernames, [acct.account_id])
+            attempt(cc.add_collaborator, p, acct.account_id)
+            attempt(cc.remove_collaborator, p, acct.account_id)
+    if cc._backend is not None and cc.api == "v1":
+        attempt(cc.call_v1, "ping")
+    else:
+        attempt(cc.call_hub, "system.ping")
     token = attempt(cc.auth_token)
     if token is not None:
         tokens.append(str(token))

@@ -205,6 +205,13 @@ def test_change_password_round_trip_and_wrong_old(admin):
     assert r["event"] == "changed_password" and r["error"] == "invalid old password"
     # the new password is the one that counts now
     assert api.call("user_auth", account_id=acct, password=password + "-2")["event"] == "user_auth_token"
+    r = api.call("change_password", account_id=acct, old_password=password + "-2", new_password="short")
+    assert r["error"] == {"new_password": "Password must be between 6 and 64 characters in length."}
+    # the key's owner is the account changed, whatever account_id the message names
+    _, other_acct, _, other_pw = new_user(admin)
+    api.call("change_password", account_id=other_acct, old_password=password + "-2", new_password="brand-new-pw")
+    assert api.call("user_auth", account_id=acct, password="brand-new-pw")["event"] == "user_auth_token"
+    assert api.call("user_auth", account_id=other_acct, password=other_pw)["event"] == "user_auth_token"
 
 
 def test_change_email_address(admin):
@@ -351,13 +358,21 @@ def test_accounts_row_get_and_set(admin, user):
     assert admin.call("get_usernames", account_ids=[acct])["usernames"][acct]["first_name"] == "Alice"
 
 
-def test_site_settings_admin_only(admin, user):
+def test_site_settings_admin_only(admin, user, srv):
     api, _, _, _ = user
-    r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "example.com"}})
-    assert r["query"] == {}
-    r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
-    assert r["query"]["site_settings"] == {"name": "iframe_comm_hosts", "value": "example.com"}
-    assert api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})["error"] == "FATAL: user must be an admin"
+    before = srv.ctx.store.setting("iframe_comm_hosts")  # the server is shared: put it back afterwards
+    try:
+        r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "example.com"}})
+        assert r["query"] == {}
+        r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
+        assert r["query"]["site_settings"] == {"name": "iframe_comm_hosts", "value": "example.com"}
+        r = api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
+        assert r["error"] == "FATAL: user must be an admin"
+        r = api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "evil.com"}})
+        assert r["error"] == "FATAL: user must be an admin"
+        assert srv.ctx.store.setting("iframe_comm_hosts") == "example.com"
+    finally:
+        srv.ctx.store.set_setting("iframe_comm_hosts", before)
 
 
 def test_action_request_start_stop_restart(admin, user, srv):
@@ -562,6 +577,10 @@ def test_copy_path_status_errors_and_scheduled_delete(proj):
     assert r["error"] == "'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined"
     r = api.call("copy_path_status", src_project_id=pid, limit=5000)
     assert r["error"] == "ILLEGAL VALUE limit='5000' (must be in [0, 1000])"
+    r = api.call("copy_path_status", src_project_id=pid, offset=-1)
+    assert r["error"] == "ILLEGAL VALUE offset='-1' (must be in [0, 100000])"
+    missing = str(uuid.uuid4())
+    assert api.call("copy_path_status", copy_path_id=missing)["error"] == f"Can't find copy operation with ID={missing}"
     r = api.call("copy_path_between_projects", src_project_id="nope", src_path="a", target_project_id=pid2)
     assert r["error"] == "src_project_id='nope' not valid"
     later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -571,8 +590,11 @@ def test_copy_path_status_errors_and_scheduled_delete(proj):
     assert UUID_RE.match(cid)
     st = api.call("copy_path_status", copy_path_id=cid)
     assert st["data"]["copy_path_id"] == cid and st["data"]["started"] is None and st["data"]["scheduled"]
-    assert api.call("copy_path_delete", copy_path_id=cid)["event"] == "success"
-    assert "does not exist" in api.call("copy_path_status", copy_path_id=cid)["error"]
+    r = api.call("copy_path_delete", copy_path_id=cid)
+    assert r == {"event": "copy_path_status_response", "id": r["id"], "data": f"copy_path_id = '{cid}' deleted"}
+    assert api.call("copy_path_status", copy_path_id=cid)["error"] == f"Can't find copy operation with ID={cid}"
+    r = api.call("copy_path_delete", copy_path_id=cid)
+    assert r["error"] == f"Copy operation '{cid}' either does not exist or already finished"
 
 
 def test_copy_needs_write_on_target(admin, proj):
@@ -580,7 +602,11 @@ def test_copy_needs_write_on_target(admin, proj):
     other, _, _, _ = new_user(admin)
     theirs = new_project(other)
     r = api.call("copy_path_between_projects", src_project_id=pid, src_path="Assignments", target_project_id=theirs)
-    assert r["error"] == f"user must have write access to target project {theirs}"
+    assert r["error"] == f"ACCESS BLOCKED -- No write access to target project -- {theirs}"
+    r = api.call("copy_path_between_projects", src_project_id=theirs, src_path="x", target_project_id=pid)
+    assert r["error"] == f"ACCESS BLOCKED -- No read access to source project -- {theirs}"
+    r = api.call("copy_path_status", target_project_id=theirs)
+    assert r["error"] == f"ACCESS BLOCKED -- No write access to target project -- {theirs}"
 
 
 def test_copy_public_path(admin, proj):
@@ -711,3 +737,19 @@ def test_create_account_limit_per_ip_spares_admins(tmp_path):
                                         "can be created every 30 minutes from one IP; if you're using the API and need "
                                         'a higher limit, contact us."'}
         assert admin.call("create_account", first_name="A", last_name="Dmin")["event"] == "account_created"
+
+
+def test_user_search_by_id_mixed_terms_and_admin_substring(admin):
+    api, acct, email, _ = new_user(admin, "Quentin", "Zyx" + uuid.uuid4().hex[:4])
+    other, other_acct, other_email, _ = new_user(admin, "Rita", "Q")
+    r = other.call("user_search", query=acct)["results"]
+    assert [x["account_id"] for x in r] == [acct] and "email_address" not in r[0]
+    r = other.call("user_search", query=f"quentin, Someone <{other_email}>")["results"]
+    assert {x["account_id"] for x in r} >= {acct, other_acct}
+    by_id = {x["account_id"]: x for x in r}
+    assert by_id[other_acct]["email_address"] == other_email and "email_address" not in by_id[acct]
+    # only admins match parts of e-mail addresses, and see them
+    part = email.split("@")[0][2:]
+    assert other.call("user_search", query=part)["results"] == []
+    r = admin.call("user_search", query=part, admin=True)["results"]
+    assert [(x["account_id"], x["email_address"]) for x in r] == [(acct, email)]
