@@ -25,6 +25,19 @@ function ago(iso) {
   return new Date(t).toLocaleDateString();
 }
 
+// Rows act as buttons for the keyboard too (Tab to reach, Enter or Space to choose).
+function clickable(row) {
+  row.tabIndex = 0;
+  row.setAttribute("role", "button");
+  row.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      row.click();
+    }
+  });
+  return row;
+}
+
 // A list that keeps only the rows in (and near) the viewport in the DOM, for 10,000+ items.
 function virtualList(scroller, renderRow) {
   const spacer = h("div", "ccp-vspacer");
@@ -148,14 +161,15 @@ function render({ model, el }) {
     const when = h("span", "ccp-pwhen", ago(p.last_edited));
     when.title = p.last_edited || "never edited";
     row.append(title, state, when);
-    row.addEventListener("click", () => {
-      send({ kind: "select", project_id: p.project_id, path: "" });
-      model.set("project_id", p.project_id);
-      list.redraw();
-    });
-    return row;
+    row.addEventListener("click", () => choose(p));
+    return clickable(row);
   });
 
+  function choose(p) {
+    send({ kind: "select", project_id: p.project_id, path: "" });
+    model.set("project_id", p.project_id);
+    list.redraw();
+  }
   function applyFilter() {
     const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
     if (!words.length) shown = allProjects;
@@ -178,6 +192,9 @@ function render({ model, el }) {
     applyFilter();
   }
   filter.addEventListener("input", applyFilter);
+  filter.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && shown.length) choose(shown[0]); // Enter takes the first match
+  });
   showAllBox.addEventListener("change", () => {
     model.set("show_all", showAllBox.checked);
     model.save_changes();
@@ -206,7 +223,7 @@ function render({ model, el }) {
     if (cwd) {
       const up = h("div", "ccp-file ccp-dir ccp-up", "↑ ..");
       up.addEventListener("click", () => go(parts.slice(0, -1).join("/")));
-      filesBox.append(up);
+      filesBox.append(clickable(up));
     }
     if (!files.length) filesBox.append(h("div", "ccp-empty", "(empty folder)"));
     for (const f of files) {
@@ -220,7 +237,7 @@ function render({ model, el }) {
         if (f.isdir) go(path);
         else send({ kind: "open", project_id: pid, path });
       });
-      filesBox.append(row);
+      filesBox.append(clickable(row));
     }
   }
 

@@ -317,9 +317,7 @@ def _set_projects(caller: _Caller, body: dict) -> None:
     if extra != (p.get("extra") or {}):
         cols["extra"] = extra
     if cols:
-        if any(k in cols for k in ("title", "description", "name")):
-            cols["last_edited"] = now_ms()
-        store.update_project(pid, **cols)
+        store.update_project(pid, **cols)  # last_edited moves only when the project is used (touch)
 
 
 def _set_project_users(caller: _Caller, project_id: str, users: Any) -> None:

@@ -394,35 +394,36 @@ class V1Handler(BaseHandler):
         self.store.execute("DELETE FROM v1_account_creation_actions WHERE email_address=?", (email.lower(),))
 
     async def m_change_password(self, m: dict, caller: Caller) -> dict:
-        account_id = m["account_id"]
-        if account_id != caller.account_id and not caller.admin:
-            # guess: CoCalc acts on the key owner's account only
-            return self.ok("changed_password", m, error="account_id in mesg is not what user is signed in as")
-        acct = self.store.account(account_id) if is_uuid(account_id) else None
-        if not acct:
+        """hub/password.coffee: acts on the key owner's account (``account_id`` of the message is
+        not used); the old password is checked first, unless the account has none."""
+        if not caller.account_id:
+            return self.ok("changed_password", m, error={"other": "no account for this key (a project key cannot change a password)"})
+        acct = self.store.account(caller.account_id)
+        if acct["password_hash"] and not self.store.check_password(caller.account_id, _js_str(m.get("old_password") or "")):
             return self.ok("changed_password", m, error="invalid old password")
         new = m["new_password"]
-        if not isinstance(new, str) or not 6 <= len(new) <= 64:
+        if not isinstance(new, str):
+            return self.ok("changed_password", m, error={"new_password": "Password must be specified."})
+        if not 6 <= len(new) <= 64:
             return self.ok("changed_password", m, error={"new_password": "Password must be between 6 and 64 characters in length."})
-        if acct["password_hash"] and not self.store.check_password(account_id, str(m.get("old_password") or "")):
-            return self.ok("changed_password", m, error="invalid old password")
-        self.store.set_password(account_id, new)
+        self.store.set_password(caller.account_id, new)
         return self.ok("changed_password", m)
 
     async def m_change_email_address(self, m: dict, caller: Caller) -> dict:
-        # V1-FULL reports failures inside changed_email_address (recorded), never hangs.
+        """hub/password.coffee at V1-FULL: failures inside changed_email_address (recorded)."""
+        new = _js_str(m["new_email_address"]).lower()
+        if not _EMAIL.fullmatch(new):
+            return self.ok("changed_email_address", m, error="email_invalid")
         if m["account_id"] != caller.account_id:
             return self.ok("changed_email_address", m, error="account_id in mesg is not what user is signed in as")
-        new = m["new_email_address"]
-        if not isinstance(new, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", new):
-            return self.ok("changed_email_address", m, error="email_invalid")
         acct = self.store.account(caller.account_id)
-        if acct["password_hash"] and not self.store.check_password(caller.account_id, str(m.get("password") or "")):
+        if acct["password_hash"] and not self.store.check_password(caller.account_id, _js_str(m.get("password") or "")):
             return self.ok("changed_email_address", m, error="invalid_password")
         other = self.store.account_by_email(new)
         if other and other["account_id"] != caller.account_id:
             return self.ok("changed_email_address", m, error="email_already_taken")
-        self.store.update_account(caller.account_id, email_address=new.lower())
+        self.store.update_account(caller.account_id, email_address=new)
+        self._apply_creation_actions(caller.account_id, new)
         return self.ok("changed_email_address", m, error=False)
 
     async def m_create_project(self, m: dict, caller: Caller) -> dict:

@@ -96,8 +96,21 @@ def test_filter_narrows_the_list_as_the_user_types(run):
     box.press_sequentially("homew")
     expect(page.locator(".ccp-ptitle")).to_have_text(["Homework 2", "Homework 1"])
     expect(page.locator(".ccp-count").first).to_have_text(f"2 of {len(run['titles'])} projects")
-    box.fill("analysis")
+    box.fill("")
+    box.press_sequentially("analysis")  # letters that are notebook shortcuts must reach the box
     expect(page.locator(".ccp-ptitle")).to_have_text(["Demo: Data analysis"])
+    box.press("Enter")  # takes the first match
+    expect(page.locator(".ccp-crumbs").first).to_have_text("Demo: Data analysis", timeout=30_000)
+    expect(page.locator(".jp-Cell")).to_have_count(len(CELLS))  # no cell was inserted or cut meanwhile
+
+
+def test_show_all_switch_fetches_all_projects(run):
+    page, n = run["page"], len(run["titles"])
+    page.locator(".ccp-showall").first.check()
+    expect(page.locator(".ccp-status").first).to_have_text(f"{n} projects on {run['srv'].url}.", timeout=30_000)
+    assert kernel_json(page, "panel.show_all") is True
+    page.locator(".ccp-showall").first.uncheck()
+    expect(page.locator(".ccp-status").first).to_have_text(f"{n} recent projects on {run['srv'].url}.", timeout=30_000)
 
 
 def test_choosing_a_notebook_shows_it_in_the_kiosk_iframe(run):

@@ -205,6 +205,13 @@ def test_change_password_round_trip_and_wrong_old(admin):
     assert r["event"] == "changed_password" and r["error"] == "invalid old password"
     # the new password is the one that counts now
     assert api.call("user_auth", account_id=acct, password=password + "-2")["event"] == "user_auth_token"
+    r = api.call("change_password", account_id=acct, old_password=password + "-2", new_password="short")
+    assert r["error"] == {"new_password": "Password must be between 6 and 64 characters in length."}
+    # the key's owner is the account changed, whatever account_id the message names
+    _, other_acct, _, other_pw = new_user(admin)
+    api.call("change_password", account_id=other_acct, old_password=password + "-2", new_password="brand-new-pw")
+    assert api.call("user_auth", account_id=acct, password="brand-new-pw")["event"] == "user_auth_token"
+    assert api.call("user_auth", account_id=other_acct, password=other_pw)["event"] == "user_auth_token"
 
 
 def test_change_email_address(admin):
@@ -351,13 +358,21 @@ def test_accounts_row_get_and_set(admin, user):
     assert admin.call("get_usernames", account_ids=[acct])["usernames"][acct]["first_name"] == "Alice"
 
 
-def test_site_settings_admin_only(admin, user):
+def test_site_settings_admin_only(admin, user, srv):
     api, _, _, _ = user
-    r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "example.com"}})
-    assert r["query"] == {}
-    r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
-    assert r["query"]["site_settings"] == {"name": "iframe_comm_hosts", "value": "example.com"}
-    assert api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})["error"] == "FATAL: user must be an admin"
+    before = srv.ctx.store.setting("iframe_comm_hosts")  # the server is shared: put it back afterwards
+    try:
+        r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "example.com"}})
+        assert r["query"] == {}
+        r = admin.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
+        assert r["query"]["site_settings"] == {"name": "iframe_comm_hosts", "value": "example.com"}
+        r = api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": None}})
+        assert r["error"] == "FATAL: user must be an admin"
+        r = api.call("query", query={"site_settings": {"name": "iframe_comm_hosts", "value": "evil.com"}})
+        assert r["error"] == "FATAL: user must be an admin"
+        assert srv.ctx.store.setting("iframe_comm_hosts") == "example.com"
+    finally:
+        srv.ctx.store.set_setting("iframe_comm_hosts", before)
 
 
 def test_action_request_start_stop_restart(admin, user, srv):
