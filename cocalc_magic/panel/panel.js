@@ -359,7 +359,10 @@ function render({ model, el }) {
       frame.src = msg.signin_url;
     } else {
       stage = "kiosk";
-      frame.src = msg.signin_url || msg.kiosk_url; // legacy: ?auth_token= on the kiosk URL itself
+      // Legacy: ?auth_token= on the kiosk URL itself. The token then stays in this element's src
+      // attribute (DOM only, never in the model); navigating with location.replace instead would
+      // leave src blank, and Lab reloads an iframe from src when it re-attaches an output.
+      frame.src = msg.signin_url || msg.kiosk_url;
     }
   }
   function onMessage(e) {

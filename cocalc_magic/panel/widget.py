@@ -6,6 +6,10 @@ token travels only in a custom message (``{"kind": "embed", ...}``), never in a 
 saved widget state holds no token. Replies of CoCalc's IFrame protocol come back from the browser
 as custom messages (``{"kind": "reply", ...}``); Python never waits for them (a cell that waited
 would deadlock the kernel), it records them and calls the ``on_reply`` callbacks.
+
+Each displayed view has its own IFrame and says "hello" when drawn; Python answers with what that
+view must show (with a fresh token), and counts replies from the newest view only, so that a panel
+shown twice does not record every reply twice.
 """
 
 from __future__ import annotations
@@ -312,6 +316,8 @@ class CoCalcPanel(anywidget.AnyWidget):
             elif kind == "reply":
                 if self._counts(view):
                     self._on_reply(content.get("data"))
+                    if content.get("poll") and self.opened:  # the handshake's answer: `open` goes next
+                        self.status_line = texts.event_text("ready", {"path": self.opened.get("path")})
             elif kind == "event":
                 if self._counts(view):
                     self.status_line = texts.event_text(str(content.get("event")), content)

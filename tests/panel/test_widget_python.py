@@ -204,7 +204,10 @@ def test_replies_are_recorded_and_called_back(panel):
 
     status0 = {"status": "done", "connection": {"quality": "good", "status": "connected", "status_time": None, "ping": None}, "open_files": {}}
     from_browser(panel, {"kind": "reply", "view": "a", "data": status0, "poll": True})
-    assert panel.status_line == "CoCalc status: no open files (connection: connected)."
+    assert panel.status_line == "CoCalc status: no open files (connection: connected)."  # nothing opened yet
+    panel.open(PID0, "analysis.ipynb")
+    from_browser(panel, {"kind": "reply", "view": "a", "data": status0, "poll": True})
+    assert panel.status_line == "CoCalc is ready; opening analysis.ipynb …"
     ack = {"status": "ack", "action": "open", "path": "analysis.ipynb", "project_id": PID0}
     from_browser(panel, {"kind": "reply", "view": "a", "data": ack})
     assert panel.status_line == "CoCalc is opening analysis.ipynb …"
@@ -220,7 +223,7 @@ def test_replies_are_recorded_and_called_back(panel):
     err = {"status": "error", "mesg": "Unknown action 'foo'"}
     from_browser(panel, {"kind": "reply", "view": "a", "data": err})
     assert panel.status_line == "CoCalc error: Unknown action 'foo'"
-    assert panel.replies == [status0, ack, done, snap, closed, err] == seen
+    assert panel.replies == [status0, status0, ack, done, snap, closed, err] == seen
 
 
 def test_failing_callback_is_reported_not_raised(panel):
