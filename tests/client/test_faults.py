@@ -263,10 +263,9 @@ def test_start_wait_is_bounded_with_a_clear_message(fault):
 
 
 def test_map_progress_widget_in_a_kernel(fault, monkeypatch):
-    import cocalc_magic.client as client_mod
 
     shown = []
-    monkeypatch.setattr(client_mod, "_in_kernel", lambda: True)
+    monkeypatch.setattr("cocalc_magic.client.progress._in_kernel", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda w: shown.append(w))
     fault.script(HUB, reply_json({"now": 1}))
     cc = client(fault)
