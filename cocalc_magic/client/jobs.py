@@ -1,7 +1,13 @@
 """Commands that run in the background: ``p.exec(..., background=True)`` returns an ``ExecJob``.
 
 Current generation: ``system.exec`` with ``async_call`` and polling with ``async_get``; cancel
-signals the remote process (``system.signal``). Legacy: the blocking call runs in a thread.
+signals the remote process (``system.signal``). Legacy: the blocking call runs in a thread, and
+``cancel()`` only stops waiting (v1 has no way to reach the process; it runs to its timeout).
+
+Recorded behaviour of a real current server: an async job that exits non-zero may come back as
+``status: "error"``, ``stderr: "No result"``, ``exit_code: 1`` with its stdout lost; the job
+reports what the server says. A job killed at its timeout raises ServerTimeout, as a blocking
+exec does.
 """
 
 from __future__ import annotations

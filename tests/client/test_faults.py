@@ -18,6 +18,7 @@ from .faultserver import (
     hang,
     reply_html,
     reply_json,
+    redirect,
     reply_text,
     reset,
     truncated,
@@ -328,3 +329,12 @@ def test_map_concurrency_is_bounded(fault):
     result = cc.map(f, range(40), workers=3, progress=False)
     assert result.ok and peak[0] <= 3 and peak[0] >= 2
     assert cc._transport.pool_size >= 5
+
+
+def test_redirect_names_the_new_address(fault):
+    fault.script(HUB, redirect("https://cocalc.example/api/conat/hub"))
+    with pytest.raises(E.ProtocolError) as info:
+        client(fault).ping()
+    text = str(info.value)
+    assert "redirects this request to https://cocalc.example/api/conat/hub" in text and "HTTP 301" in text
+    assert fault.hits[HUB] == 1
