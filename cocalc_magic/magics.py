@@ -16,6 +16,10 @@ from typing import Any, Callable
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 
+# Small and pure (no client, no network): imported with the extension, so that a call pays no import.
+from . import _magic_args as A
+from ._magic_display import CoCalcMagicError, Listing, MaskedToken, Report, mask, result_fate, scrub
+
 TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
 _COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
 
@@ -24,12 +28,13 @@ _COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
 class CoCalcMagics(Magics):
     """``%cocalc`` and friends. Settings: ``%config CoCalcMagics.<name> = value``."""
 
-    host = Unicode(None, allow_none=True, help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
+    host = Unicode(None, allow_none=True,
+                   help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
     api = CaselessStrEnum(("auto", "v1", "current"), default_value="auto",
                           help="API generation: auto-detect, or force 'v1' (legacy) or 'current'").tag(config=True)
     timeout = Float(None, allow_none=True, help="seconds to wait for one HTTP request").tag(config=True)
-    project = Unicode(None, allow_none=True,
-                      help="default project (id, title or unique title prefix); overrides COCALC_PROJECT_ID").tag(config=True)
+    project = Unicode(None, allow_none=True, help="default project (id, title or unique title prefix); "
+                      "overrides COCALC_PROJECT_ID").tag(config=True)
     show_tracebacks = Bool(False, help="show full tracebacks instead of one-line errors").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
@@ -56,7 +61,6 @@ class CoCalcMagics(Magics):
 
     def client(self):
         """The cached ``CoCalc``; rebuilt when host, key, api or timeout change."""
-        from ._magic_display import CoCalcMagicError
 
         s = self.settings()
         if not s.api_key:
@@ -77,7 +81,6 @@ class CoCalcMagics(Magics):
 
     def _project(self, cc, ref: str | None):
         """The project named by -p/positional, else the default (from `use`, %config, environment)."""
-        from ._magic_display import CoCalcMagicError
 
         if not ref:
             ref = self.settings().project
@@ -100,7 +103,6 @@ class CoCalcMagics(Magics):
         try:
             return fn()
         except KeyboardInterrupt:
-            from ._magic_display import CoCalcMagicError
 
             note = "it may still finish on the server"
             if on_interrupt is not None:
@@ -113,7 +115,6 @@ class CoCalcMagics(Magics):
 
     def _guard(self, fn: Callable[..., Any], *args) -> Any:
         """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set."""
-        from ._magic_display import CoCalcMagicError, scrub
         from .errors import CoCalcError
 
         try:
@@ -140,7 +141,6 @@ class CoCalcMagics(Magics):
         the default project (``%cocalc use``). Results can be kept: ``r = %cocalc exec ls``,
         ``ps = %cocalc projects``. API keys are never magic arguments: ``%cocalc login`` asks.
         """
-        from . import _magic_args as A
 
         name, _, rest = line.strip().partition(" ")
         if name in ("", "help", "-h", "--help"):
@@ -163,7 +163,6 @@ class CoCalcMagics(Magics):
 
     # --- account and settings
     def _do_ping(self, a):
-        from ._magic_display import result_fate
 
         cc = self.client()
         pong = self._call(cc.ping, "the server's answer")
@@ -174,7 +173,6 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_whoami(self, a):
-        from ._magic_display import Report, result_fate
 
         s = self.settings()
         rows = []
@@ -205,7 +203,6 @@ class CoCalcMagics(Magics):
         import socket
 
         from . import settings
-        from ._magic_display import CoCalcMagicError, mask
         from .client import CoCalc
 
         s = self.settings()
@@ -232,7 +229,8 @@ class CoCalcMagics(Magics):
         who = f"account {ident.account_id}" if ident.account_id else f"project {ident.project_id}"
         print(f"Signed in to {host} as {who} with key {mask(key)}; saved to {settings.credentials_path()} (mode 0600).")
         if os.environ.get("COCALC_API_KEY"):
-            print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; unset it to use this one.")
+            print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; "
+                  "unset it to use this one.")
         if self.host and self.host.rstrip("/") != host:
             print(f"Note: %config CoCalcMagics.host = {self.host!r} wins over the saved host.")
         return None
@@ -266,7 +264,6 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_create(self, a):
-        from ._magic_display import result_fate
 
         cc = self.client()
         title = " ".join(a.title)
@@ -299,7 +296,6 @@ class CoCalcMagics(Magics):
         return self._lifecycle(a, "restart")
 
     def _do_state(self, a):
-        from ._magic_display import result_fate
 
         cc = self.client()
         p = self._project(cc, a.project or " ".join(a.ref))
@@ -311,7 +307,6 @@ class CoCalcMagics(Magics):
 
     # --- files
     def _do_ls(self, a):
-        from ._magic_display import Listing
 
         cc = self.client()
         p = self._project(cc, a.project)
@@ -319,7 +314,6 @@ class CoCalcMagics(Magics):
         return Listing(entries, p.title, a.path)
 
     def _do_read(self, a):
-        from ._magic_display import CoCalcMagicError, result_fate
 
         if a.into and not a.into.isidentifier():
             raise CoCalcMagicError(f"--into {a.into!r}: not a Python variable name.")
@@ -339,7 +333,6 @@ class CoCalcMagics(Magics):
         return None
 
     def _check_size(self, cc, what: str, nbytes: int, binary: bool) -> None:
-        from ._magic_display import CoCalcMagicError
 
         # Binary content travels base64-encoded (4 bytes for every 3). Guess: max_write_bytes is the
         # largest payload (text or base64) one write may carry; the client knows the body limits.
@@ -364,7 +357,6 @@ class CoCalcMagics(Magics):
     def _do_push(self, a):
         from pathlib import Path
 
-        from ._magic_display import CoCalcMagicError
 
         local = Path(os.path.expanduser(a.local))
         if not local.is_file():
@@ -458,7 +450,6 @@ class CoCalcMagics(Magics):
         return out
 
     def _do_exec(self, a):
-        from ._magic_display import result_fate
 
         cc = self.client()
         p = self._project(cc, a.project)
@@ -468,7 +459,6 @@ class CoCalcMagics(Magics):
     def _do_token(self, a):
         import getpass
 
-        from ._magic_display import MaskedToken
 
         cc = self.client()
         password = None
@@ -499,7 +489,6 @@ class CoCalcMagics(Magics):
         Like ``%%writefile``: prints Writing / Overwriting / Appending to; ``-a`` appends. The body
         is written exactly as typed (never variable-expanded).
         """
-        from . import _magic_args as A
 
         try:
             args = A.parse("%%cocalc_write", A.split(line))
@@ -525,7 +514,6 @@ class CoCalcMagics(Magics):
     @cell_magic
     def cocalc_exec(self, line: str, cell: str) -> Any:
         """``%%cocalc_exec [-p PROJECT] [--timeout S]``: run the cell as a bash script in a project."""
-        from . import _magic_args as A
 
         try:
             args = A.parse("%%cocalc_exec", A.split(line))
@@ -534,7 +522,6 @@ class CoCalcMagics(Magics):
         return self._guard(self._exec_cell, args, cell)
 
     def _exec_cell(self, a, cell: str) -> Any:
-        from ._magic_display import result_fate
 
         cc = self.client()
         p = self._project(cc, a.project)
@@ -571,10 +558,9 @@ class CoCalcMagics(Magics):
             self._refreshing = False
 
     def _complete(self, event) -> list[str]:
-        from ._magic_args import complete
 
         try:
-            return complete(event.text_until_cursor, event.symbol, self.project_titles)
+            return A.complete(event.text_until_cursor, event.symbol, self.project_titles)
         except Exception:
             return []
 

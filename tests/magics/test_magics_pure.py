@@ -208,8 +208,10 @@ def test_loading_imports_nothing_heavy():
                          env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "COCALC_MAGIC_NO_AUTOLOAD": "1"})
     assert out.returncode == 0, out.stderr
     new = {m for m in out.stdout.split() if not m.startswith("IPython.")}  # %load_ext's own module
-    assert new <= {"cocalc_magic", "cocalc_magic.magics"}, new
-    for heavy in ("requests", "cocalc_magic.client", "anywidget", "ipywidgets", "tornado", "cocalc_magic.server"):
+    assert new <= {"cocalc_magic", "cocalc_magic.magics", "cocalc_magic._magic_args", "cocalc_magic._magic_display",
+                   "shlex", "dis", "opcode", "html", "html.entities"}, new
+    for heavy in ("requests", "cocalc_magic.client", "cocalc_magic.settings", "anywidget", "ipywidgets", "tornado",
+                  "cocalc_magic.server"):
         assert heavy not in new
 
 
