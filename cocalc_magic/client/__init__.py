@@ -2,7 +2,9 @@
 
 ``CoCalc`` is the facade (settings, detection of the generation, account-level calls, bulk
 ``map``); ``Project`` is a handle on one project (files, exec, life cycle). The protocol lives in
-``v1.py`` and ``current.py``, HTTP in ``transport.py``, return values in ``models.py``::
+``v1.py`` and ``current.py`` (shared parts in ``backend.py``), HTTP in ``transport.py``, return
+values in ``models.py``, background commands in ``jobs.py``, ``cc.map``'s progress in
+``progress.py``::
 
     from cocalc_magic import CoCalc
     cc = CoCalc()                      # host/key from arguments, %config, env, credentials file
@@ -15,7 +17,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,8 @@ from .models import (
     ProjectList,
     UserInfo,
 )
+from .jobs import ExecJob, _finish
+from .progress import Progress
 from .transport import Transport, error_in
 from .v1 import V1Backend
 
@@ -403,7 +406,7 @@ class CoCalc:
         results: list[Any] = [None] * len(items)
         errors: list[tuple[int, Any, BaseException]] = []
         lock = threading.Lock()
-        bar = _Progress(len(items)) if progress and items else None
+        bar = Progress(len(items)) if progress and items else None
         started = time.perf_counter()
 
         def run(i: int) -> None:
@@ -428,60 +431,6 @@ class CoCalc:
 
 def all_words(words: Sequence[str], text: str) -> bool:
     return all(w in text for w in words)
-
-
-class _Progress:
-    """An ipywidgets bar inside a kernel; a ``\\r`` text line on a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.done, self.failed = total, 0, 0
-        self._lock = threading.Lock()
-        self._widget = None
-        self._last = 0.0
-        if _in_kernel():
-            try:
-                import ipywidgets as w
-                from IPython.display import display
-
-                self._bar = w.IntProgress(value=0, min=0, max=total, description="cocalc")
-                self._label = w.Label(f"0/{total}")
-                self._widget = w.HBox([self._bar, self._label])
-                display(self._widget)
-            except Exception:  # noqa: BLE001 - no widgets: fall back to text
-                self._widget = None
-
-    def step(self, failed: int = 0) -> None:
-        with self._lock:
-            self.done += 1
-            self.failed = failed
-            now = time.monotonic()
-            if self.done < self.total and now - self._last < 0.1:
-                return
-            self._last = now
-            text = f"{self.done}/{self.total}" + (f" ({self.failed} failed)" if self.failed else "")
-            if self._widget is not None:
-                self._bar.value = self.done
-                self._label.value = text
-            else:
-                sys.stderr.write(f"\rcocalc: {text}")
-                sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._widget is not None:
-            self._bar.bar_style = "danger" if self.failed else "success"
-        else:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-
-        ip = get_ipython()
-    except Exception:  # noqa: BLE001
-        return False
-    return ip is not None and getattr(ip, "kernel", None) is not None
 
 
 # ---------------------------------------------------------------------- Project
@@ -675,127 +624,6 @@ def _q(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-def _finish(result: ExecResult, err_on_exit: bool, command: str) -> ExecResult:
-    if err_on_exit and result.exit_code != 0:
-        tail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-        raise CommandFailed(
-            f"command {command!r} exited with code {result.exit_code}{': ' + tail if tail else ''}",
-            result=result)
-    return result
-
-
-class ExecJob:
-    """A command running in the background. ``poll()`` → result or None; ``wait()``/``result()``
-    block (bounded by ``timeout``); ``cancel()`` stops it (current generation: signals the remote
-    process; legacy: stops waiting — the remote command runs until its own timeout)."""
-
-    def __init__(self, project: Project, opts: dict[str, Any], err_on_exit: bool) -> None:
-        self.project = project
-        self.command = opts["command"]
-        self._opts = opts
-        self._err_on_exit = err_on_exit
-        self._result: ExecResult | None = None
-        self._error: BaseException | None = None
-        self._done = threading.Event()
-        self.cancelled = False
-        self.job_id: str | None = None
-        self.pid: int | None = None
-        self._thread: threading.Thread | None = None
-        info = project._b.exec_async(project.project_id, opts)
-        if info is None:  # legacy: the blocking call in a thread
-            self._thread = threading.Thread(target=self._run_blocking, name="cocalc-exec", daemon=True)
-            self._thread.start()
-        else:
-            self.job_id = info.get("job_id")
-            self.pid = info.get("pid")
-            self._absorb(info)
-
-    def __repr__(self) -> str:
-        state = "cancelled" if self.cancelled else ("done" if self._done.is_set() else "running")
-        return f"ExecJob({self.command!r}, {state}, job_id={self.job_id!r})"
-
-    def _run_blocking(self) -> None:
-        try:
-            self._result = self.project._b.exec(self.project.project_id, self._opts,
-                                                timeout=float(self._opts["timeout"]) + 10)
-        except BaseException as exc:  # noqa: BLE001 - handed to wait()
-            self._error = exc
-        self._done.set()
-
-    def _absorb(self, info: dict[str, Any]) -> None:
-        status = info.get("status")
-        if status == "error":
-            from .backend import exec_timeout_error
-
-            err = exec_timeout_error(str(info.get("stderr") or ""), self._opts.get("timeout"),
-                                     "/api/conat/project system.exec (async_get)", 200)
-            if err is not None:  # killed at its timeout: an error, as for a blocking exec
-                self._error = err
-                self._done.set()
-                return
-        if status in ("completed", "error"):
-            self._result = ExecResult(stdout=info.get("stdout") or "", stderr=info.get("stderr") or "",
-                                      exit_code=int(info.get("exit_code") or 0))
-            self._done.set()
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def poll(self) -> ExecResult | None:
-        """The result if the command has finished, else None (one quick call on current)."""
-        if not self._done.is_set() and self.job_id and not self.cancelled:
-            self._absorb(self.project._b.exec_get(self.project.project_id, self.job_id))
-        if self._done.is_set():
-            return self._value()
-        return None
-
-    def wait(self, timeout: float | None = None) -> ExecResult:
-        """Block until the command ends (at most ``timeout`` seconds, else ServerTimeout)."""
-        limit = float(self._opts["timeout"]) + 30 if timeout is None else float(timeout)
-        deadline = time.monotonic() + limit
-        delay = 0.05
-        while not self._done.is_set():
-            if self.cancelled:
-                raise CoCalcError(f"the background command {self.command!r} was cancelled",
-                                  hint="Start it again if you still need its result")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ServerTimeout(f"the background command {self.command!r} is still running after {limit:g}s",
-                                    hint="Call .wait() again, .poll() later, or .cancel() it")
-            if self.job_id:
-                self.poll()
-                if self._done.is_set():
-                    break
-                time.sleep(min(delay, max(remaining, 0)))
-                delay = min(delay * 1.5, 0.5)
-            else:
-                self._done.wait(min(remaining, 0.5))
-        return self._value()
-
-    def result(self, timeout: float | None = None) -> ExecResult:
-        return self.wait(timeout)
-
-    def _value(self) -> ExecResult:
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return _finish(self._result, self._err_on_exit, self.command)
-
-    def cancel(self) -> bool:
-        """Stop the command. True if a signal reached the remote process (current generation)."""
-        if self._done.is_set():
-            return False
-        self.cancelled = True
-        if self.pid:
-            try:
-                self.project._b.signal(self.project.project_id, int(self.pid), 9)
-                return True
-            except (CoCalcError, NotImplementedError) as err:
-                log.info("could not signal pid %s: %s", self.pid, err)
-        return False
 
 
 # ---------------------------------------------------------------------- getting a key

@@ -264,6 +264,14 @@ class Transport:
         ctype = resp.headers.get("Content-Type", "")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s -> HTTP %s, %d bytes, %.1f ms", endpoint, status, len(content), 1000 * elapsed)
+        if 300 <= status < 400:
+            location = resp.headers.get("Location", "")
+            err = ProtocolError(
+                f"{self.host} redirects this request{f' to {redact(location)}' if location else ''} instead of "
+                f"answering it", status=status, endpoint=endpoint,
+                hint="Use the address it redirects to as the host (often https:// instead of http://)")
+            err.reached = True  # type: ignore[attr-defined]
+            raise err
         text_like = content.lstrip()[:1]
         looks_html = "html" in ctype.lower() or text_like == b"<"
         if looks_html:

@@ -13,72 +13,19 @@ and then answers with conat's 408 text, while the call itself runs on, as CoCalc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from . import access, hub_api, project_api
-from .app import AuthProblem, BaseHandler, _form_to_dict
+from .app import AuthProblem
 from .conat import RemoteError, spread_args
+from .nextapi import NextApiHandler
 
 log = logging.getLogger("cocalc_magic.server.current")
 
 DEFAULT_TIMEOUT_MS = 15000
-# Next.js' default API body parser limit "1mb" (bytes.parse → 1048576). CoCalc sets no
-# sizeLimit, so this is the limit; the 413 text is Next's ApiError message. A guess: the exact
-# reply of cocalc.com to an oversize body was never recorded.
-BODY_LIMIT = 1024 * 1024
-BODY_LIMIT_TEXT = "Body exceeded 1mb limit"
-
 HUB_NOT_SIGNED_IN = "must be signed in and MUST provide an api key (cookies are not allowed)"
 PROJECT_NOT_SIGNED_IN = "must sign in as project or account"
-
-
-class InvalidJSON(Exception):
-    pass
-
-
-class NextApiHandler(BaseHandler):
-    """Body handling of a Next.js API route: 1 MB limit, JSON or form, 400 on bad JSON."""
-
-    json_limit = None
-    form_limit = None
-
-    def prepare(self) -> None:
-        if len(self.request.body or b"") > BODY_LIMIT:
-            self.plain(413, BODY_LIMIT_TEXT)
-
-    def plain(self, status: int, text: str) -> None:
-        """A plain-text reply with no Content-Type (how Next answers parser errors)."""
-        self.set_status(status, reason=text)
-        self.clear_header("Content-Type")
-        self.finish(text)
-
-    def next_params(self) -> Any:
-        """``getParams(req)``: the parsed POST body; ``{}`` for other methods and body types."""
-        if self.request.method != "POST":
-            return {}
-        body = self.request.body or b""
-        kind = self.body_kind()
-        if kind == "json":
-            if not body.strip():
-                return {}
-            try:
-                return json.loads(body)
-            except ValueError:
-                raise InvalidJSON() from None
-        if kind == "form":
-            return _form_to_dict(body)
-        return {}
-
-    def params_or_reply(self) -> dict | None:
-        """The body as a dict (non-objects read as ``{}``), or None once 400 was sent."""
-        try:
-            p = self.next_params()
-        except InvalidJSON:
-            self.plain(400, "Invalid JSON")
-            return None
-        return p if isinstance(p, dict) else {}
 
 
 def _timeout_s(value: Any) -> float:

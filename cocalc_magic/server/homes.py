@@ -69,7 +69,7 @@ def read_text(home: Path, path: str, max_mb: float | None = MAX_FILE_SIZE_MB) ->
             f"ENOENT: no such file or directory, stat '{display_path(home, path)}'"
         ) from None
     if target.is_dir():
-        raise IsADirectoryError(f"EISDIR: illegal operation on a directory, read")
+        raise IsADirectoryError("EISDIR: illegal operation on a directory, read")
     if max_mb is not None and size > max_mb * 1_000_000:
         raise FileTooLarge(
             f"Attempt to open large file of size {round(size / 1_000_000)}MB; the maximum allowed size "

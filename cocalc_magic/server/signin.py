@@ -13,12 +13,12 @@ from typing import Any
 
 import tornado.web
 
-from .app import AuthProblem, BaseHandler
+from .app import BaseHandler
+from .nextapi import BODY_LIMIT, NextApiHandler
 from .store import is_uuid
 from .userquery import iso, parse_time
 
 REMEMBER_ME_TTL_S = 180 * 24 * 3600  # "about 6 months" (recorded cookie expiry)
-V2_BODY_LIMIT = 1_000_000  # Next.js API routes' default; over it 413 (text a guess, see app.py)
 MAX_KEYS_PER_ACCOUNT = 100_000
 
 
@@ -101,16 +101,8 @@ def set_sign_in_cookies(handler: tornado.web.RequestHandler, account_id: str, tt
 
 
 # ---------------------------------------------------------------------------- handlers
-class V2Handler(BaseHandler):
-    """Next.js API route conventions: POST only, HTTP 200 ``{"error"}`` on failure."""
-
-    json_limit = V2_BODY_LIMIT
-    form_limit = V2_BODY_LIMIT
-
-    def prepare(self) -> None:
-        if self.request.method in ("POST", "PUT", "PATCH") and self.body_too_large():
-            self.write_json({"error": "Body exceeded 1mb limit"}, status=413)
-            self.finish()
+class V2Handler(NextApiHandler):
+    """A Next.js API route of the auth family: POST only, HTTP 200 ``{"error"}`` on failure."""
 
     def get(self) -> None:
         self.write_json({"message": "Method not allowed."}, status=405)
@@ -118,27 +110,14 @@ class V2Handler(BaseHandler):
     put = delete = patch = get
 
     def body(self) -> dict | None:
-        try:
-            params = self.params()
-        except (ValueError, UnicodeDecodeError):
-            self.write_json({"error": "Invalid JSON in the request body"}, status=400)
-            return None
-        return params if isinstance(params, dict) else {}
+        """The POST body as a dict, or None once the 400 ``Invalid JSON`` reply went out."""
+        return self.params_or_reply()
 
     def signed_in_as(self) -> str | None:
-        """CoCalc's getAccount: the remember_me cookie first, else the key (a project key
+        """CoCalc's getAccount: the id of the cookie's account or the key's (a project key
         answers its project_id); an invalid key is simply "not signed in"."""
-        acct = self.cookie_account()
-        if acct:
-            return acct
-        try:
-            key = self.api_key()
-        except AuthProblem:
-            return None
-        resolved = self.store.resolve_api_key(key)
-        if not resolved:
-            return None
-        return resolved["project_id"] or resolved["account_id"]
+        caller = self.caller()
+        return caller.id if caller else None
 
 
 class SignInHandler(V2Handler):
@@ -305,8 +284,7 @@ def render_get_api_key_page(handler: tornado.web.RequestHandler, app_name: str, 
 class GetApiKeyHandler(BaseHandler):
     """The form's target: sign in (or use the session), make a key, redirect to the app."""
 
-    form_limit = V2_BODY_LIMIT
-    json_limit = V2_BODY_LIMIT
+    form_limit = json_limit = BODY_LIMIT
 
     def get(self) -> None:
         render_get_api_key_page(self, self.get_argument("get_api_key", "") or self.get_argument("app", ""))

@@ -31,9 +31,8 @@ import uuid
 from typing import Any
 
 from . import access, homes, hub_api, project_api
-from .app import AuthProblem
 from .conat import RemoteError, js_str
-from .current import NextApiHandler
+from .nextapi import NextApiHandler
 from .store import is_uuid, now_ms
 
 OK = {"status": "ok"}
@@ -58,16 +57,6 @@ class V2Handler(NextApiHandler):
         super().initialize(ctx)
         self.fn = fn
         self.era_v1 = ctx.api == "v1"
-
-    def who(self) -> access.Caller | None:
-        account = self.cookie_account()
-        if account:
-            return access.Caller(account)
-        try:
-            key = self.api_key()
-        except AuthProblem:
-            return None
-        return access.resolve_key(self.ctx, key)
 
     async def post(self) -> None:
         params = self.params_or_reply()
@@ -94,14 +83,14 @@ class V2Handler(NextApiHandler):
 
 
 def _uid(h: V2Handler) -> str | None:
-    c = h.who()
+    c = h.caller()
     return c.id if c else None
 
 
 def _need_account(h: V2Handler, text: str) -> str:
     """The caller as an account; a project key counts as not signed in here (a guess: CoCalc
     would go on with the project id as an account id and e.g. create a project owned by it)."""
-    c = h.who()
+    c = h.caller()
     if not c or not c.account_id:
         raise V2Error(text)
     return c.account_id
@@ -375,7 +364,7 @@ async def accounts_get_names(h: V2Handler, p: dict):
 async def accounts_profile(h: V2Handler, p: dict):
     target = p.get("account_id")
     if target is None:
-        c = h.who()
+        c = h.caller()
         acct = h.store.account(c.account_id) if c and c.account_id else None
         if acct is None:
             return {"profile": {}}

@@ -34,6 +34,10 @@ def truncated(full: Any = None) -> tuple:
     return ("truncated", 200, full if full is not None else {"now": 1, "padding": "x" * 200})
 
 
+def redirect(location: str, status: int = 301) -> tuple:
+    return ("redirect", status, location)
+
+
 def reset() -> tuple:
     """Read the request, then reset the connection (RST) without answering."""
     return ("reset",)
@@ -101,6 +105,11 @@ class FaultServer:
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     self._abort(rst=False)
+                elif kind == "redirect":
+                    self.send_response(step[1])
+                    self.send_header("Location", step[2])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif kind == "reset":
                     self._abort(rst=True)
                 elif kind == "close":

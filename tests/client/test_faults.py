@@ -18,6 +18,7 @@ from .faultserver import (
     hang,
     reply_html,
     reply_json,
+    redirect,
     reply_text,
     reset,
     truncated,
@@ -263,10 +264,9 @@ def test_start_wait_is_bounded_with_a_clear_message(fault):
 
 
 def test_map_progress_widget_in_a_kernel(fault, monkeypatch):
-    import cocalc_magic.client as client_mod
 
     shown = []
-    monkeypatch.setattr(client_mod, "_in_kernel", lambda: True)
+    monkeypatch.setattr("cocalc_magic.client.progress._in_kernel", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda w: shown.append(w))
     fault.script(HUB, reply_json({"now": 1}))
     cc = client(fault)
@@ -329,3 +329,12 @@ def test_map_concurrency_is_bounded(fault):
     result = cc.map(f, range(40), workers=3, progress=False)
     assert result.ok and peak[0] <= 3 and peak[0] >= 2
     assert cc._transport.pool_size >= 5
+
+
+def test_redirect_names_the_new_address(fault):
+    fault.script(HUB, redirect("https://cocalc.example/api/conat/hub"))
+    with pytest.raises(E.ProtocolError) as info:
+        client(fault).ping()
+    text = str(info.value)
+    assert "redirects this request to https://cocalc.example/api/conat/hub" in text and "HTTP 301" in text
+    assert fault.hits[HUB] == 1
