@@ -432,9 +432,10 @@ class CoCalcMagics(Magics):
         script = f"echo $$ > {pidfile}; trap 'rm -f {pidfile}' EXIT\n{command}"
 
         def cancel() -> str:
+            # The whole tree is frozen first, so no shell runs its next line once a child dies.
             kill = (f'f={pidfile}; [ -s "$f" ] || exit 3; '
-                    'k() { for c in $(pgrep -P "$1"); do k "$c"; done; kill -TERM "$1" 2>/dev/null; }; '
-                    'k "$(cat "$f")"; rm -f "$f"')
+                    't() { echo "$1"; for c in $(pgrep -P "$1"); do t "$c"; done; }; ps=$(t "$(cat "$f")"); '
+                    'kill -STOP $ps 2>/dev/null; kill -TERM $ps 2>/dev/null; kill -CONT $ps 2>/dev/null; rm -f "$f"')
             from .errors import CoCalcError
 
             try:

@@ -374,12 +374,23 @@ def test_cocalc_exec_cell(ip, srv, proj):
 def test_ctrl_c_stops_waiting(ip, srv, proj):
     """Ctrl-C (SIGINT) while a command runs: the magic stops waiting and says what became of it."""
     marker = f"/tmp/cocalc-magic-{uuid.uuid4().hex[:8]}"
-    timer = threading.Timer(1.5, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT))
-    timer.start()
+    stop = threading.Event()
+
+    def interrupt_once_running() -> None:  # the user presses Ctrl-C while the command runs
+        while not stop.is_set():
+            if os.path.exists(marker) and open(marker).read().strip():
+                time.sleep(0.2)
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=interrupt_once_running, daemon=True)
+    t.start()
     try:
         r = run(ip, f"%cocalc exec -p {proj.project_id} echo $$ > {marker}; sleep 20; echo done >> {marker}")
     finally:
-        timer.cancel()
+        stop.set()
+        t.join(5)
     line = assert_one_line_error(r)
     assert line.strip() == "Interrupted: stopped waiting for the command; stopped the command in the project."
     pid = int(open(marker).read().split()[0])
