@@ -29,7 +29,7 @@ EXTRA_TITLES = ["Thesis 2026", "Homework 1", "Homework 2"]
 SCREENSHOT = REPO / "docs" / "panel.png"
 
 CELLS = [
-    # 0: the panel, as `%cocalc panel` shows it
+    # 0: the panel, from the environment's settings (the Notebook 7 run makes it with `%cocalc panel`)
     "from cocalc_magic import CoCalc\nfrom cocalc_magic.panel import CoCalcPanel, open_view\n"
     "panel = CoCalcPanel()\ngot = []\npanel.on_reply(got.append)\npanel",
     # 1: a single-file view without a token, in a browser that is signed out
@@ -58,7 +58,10 @@ def run(request, browser, tmp_path_factory):
         titles = _seed(srv)
         strict_pid = {p["title"]: p["project_id"] for p in strict.ctx.store.projects_of(strict.account_id)}
         env = {**srv.env(), "STRICT_HOST": strict.url, "STRICT_KEY": strict.api_key}
-        with jupyter_server(app, {"panel.ipynb": notebook_json(*CELLS)}, env=env) as jup:
+        cells = list(CELLS)
+        if app == "notebook":
+            cells[0] = cells[0].replace("panel = CoCalcPanel()", "%load_ext cocalc_magic\npanel = %cocalc panel")
+        with jupyter_server(app, {"panel.ipynb": notebook_json(*cells)}, env=env) as jup:
             ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
             page = ctx.new_page()
             errors: list[str] = []
