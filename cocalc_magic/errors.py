@@ -57,12 +57,13 @@ class CoCalcError(Exception):
             text = f"{text.rstrip('.')}. {self.hint}"
         return _one_line(text + suffix, 1200)
 
-    def __reduce__(self):  # picklable (multiprocessing, ipyparallel)
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable (multiprocessing, ipyparallel)
         return (_rebuild, (type(self), self.message, self.status, self.endpoint, self.server_message,
                            self.hint, self.retryable))
 
 
-def _rebuild(cls, message, status, endpoint, server_message, hint, retryable):
+def _rebuild(cls: type["CoCalcError"], message: str, status: int | None, endpoint: str | None,
+             server_message: str | None, hint: str | None, retryable: bool) -> "CoCalcError":
     return cls(message, status=status, endpoint=endpoint, server_message=server_message, hint=hint,
                retryable=retryable)
 

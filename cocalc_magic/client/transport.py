@@ -17,7 +17,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -170,12 +170,10 @@ class Transport:
         timeout: float | None = None,
         form: bool = False,
         limit: int | None = None,
-        accept_status: Callable[[int], bool] | None = None,
     ) -> Reply:
         """POST ``body`` (JSON, or form-encoded with ``form=True``) to ``path``; decoded JSON back.
 
         ``limit``: the server's body limit in bytes; a larger body fails here, before sending.
-        ``accept_status``: statuses whose JSON body the caller interprets itself (e.g. v1's 400).
         Error-valued bodies are *not* interpreted here, except conat 408/503 texts for retries;
         ``check_error`` does that for the backends.
         """
@@ -201,7 +199,7 @@ class Transport:
         while True:
             attempt += 1
             try:
-                reply = self._send(url, data, headers, timeout, endpoint, accept_status)
+                reply = self._send(url, data, headers, timeout, endpoint)
                 if idempotent:
                     _raise_if_retryable_text(reply, endpoint)
                 return reply
@@ -224,7 +222,6 @@ class Transport:
         headers: dict[str, str],
         timeout: float,
         endpoint: str,
-        accept_status: Callable[[int], bool] | None,
     ) -> Reply:
         self.calls += 1
         started = time.perf_counter()
@@ -280,7 +277,7 @@ class Transport:
             value = json.loads(content) if content.strip() else None
         except ValueError:
             value = _NOT_JSON
-        if status >= 400 and not (accept_status and accept_status(status) and value is not _NOT_JSON):
+        if status >= 400:
             text = _error_text(value, content)
             err = classify(text, status=status, endpoint=endpoint)
             if isinstance(err, AuthenticationError) and not self._api_key:
@@ -436,4 +433,4 @@ def error_in(data: Any) -> str | None:
     return None
 
 
-__all__ = ["Transport", "Reply", "error_in", "NotFound"]
+__all__ = ["Transport", "Reply", "error_in"]
