@@ -284,7 +284,8 @@ function render({ model, el }) {
     notice.hidden = false;
   }
   function post(data) {
-    frame.contentWindow.postMessage(data, origin); // never "*": only the CoCalc origin may read it
+    // never "*": only the CoCalc origin may read it
+    if (frame && frame.contentWindow) frame.contentWindow.postMessage(data, origin);
   }
   function postOpen(p) {
     post({ action: "open", project_id: p.project_id, path: p.path });
@@ -302,13 +303,7 @@ function render({ model, el }) {
     signedIn = false;
     gaveUp = false;
     const t0 = performance.now();
-    const poll = () => {
-      try {
-        post({ action: "status" });
-      } catch (err) {
-        /* the frame navigated away; the next load restarts polling */
-      }
-    };
+    const poll = () => post({ action: "status" });
     poll();
     pollTimer = setInterval(poll, secs("poll_interval", 0.75) * 1000);
     const wait = secs("status_timeout", 18);
@@ -384,7 +379,8 @@ function render({ model, el }) {
       q.forEach(post);
       return;
     }
-    if (d.action === "open" && (d.status === "ack" || d.status === "done" || d.status === "error")) {
+    // open's own answers; its argument errors ("invalid project_id=…") carry no action field
+    if ((d.action === "open" && (d.status === "ack" || d.status === "done")) || (d.status === "error" && ackTimer)) {
       cancel(ackTimer);
       ackTimer = null;
       if (d.status !== "error") {
