@@ -26,7 +26,6 @@ from urllib.parse import quote, urlsplit
 from .. import settings as _settings
 from ..errors import (
     AuthenticationError,
-    CoCalcConnectionError,
     CoCalcError,
     CommandFailed,
     InvalidRequest,
