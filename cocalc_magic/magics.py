@@ -199,7 +199,6 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_login(self, a):
-        import getpass
         import socket
 
         from . import settings
@@ -208,7 +207,7 @@ class CoCalcMagics(Magics):
         s = self.settings()
         host = (a.host or s.host).rstrip("/")
         if a.email:
-            password = getpass.getpass(f"CoCalc password for {a.email} at {host} (not stored): ")
+            password = _ask_secret(f"CoCalc password for {a.email} at {host} (not stored): ")
             if not password:
                 raise CoCalcMagicError("No password entered; nothing changed.")
             from .client import sign_in_for_key
@@ -218,7 +217,7 @@ class CoCalcMagics(Magics):
             key = self._call(lambda: sign_in_for_key(host, a.email, password, key_name), f"sign-in at {host}")
             del password
         else:
-            key = getpass.getpass(f"CoCalc API key for {host} (input hidden): ").strip()
+            key = _ask_secret(f"CoCalc API key for {host} (input hidden): ").strip()
             if not key:
                 raise CoCalcMagicError("No key entered; nothing changed.")
         self._extra_secrets = [*self._extra_secrets, key]
@@ -563,6 +562,23 @@ class CoCalcMagics(Magics):
             return A.complete(event.text_until_cursor, event.symbol, self.project_titles)
         except Exception:
             return []
+
+
+def _ask_secret(prompt: str) -> str:
+    """A hidden prompt (``getpass``; ipykernel routes it to the notebook's password box)."""
+    import getpass
+
+    from IPython.core.error import StdinNotImplementedError
+
+    try:
+        return getpass.getpass(prompt)
+    except (StdinNotImplementedError, EOFError):
+        raise CoCalcMagicError(
+            "This frontend cannot ask for input: set COCALC_API_KEY in the kernel's environment, "
+            "or run %cocalc login in Jupyter or IPython."
+        ) from None
+    except KeyboardInterrupt:
+        raise CoCalcMagicError("Cancelled; nothing changed.") from None
 
 
 # ---------------------------------------------------------------------- extension entry points
