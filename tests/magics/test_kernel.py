@@ -1,0 +1,75 @@
+"""The magics in a real ipykernel: the frontend's interrupt (SIGINT to the kernel) during a long
+``%cocalc exec`` ends the wait at once with one line and stops the command in the project; results
+arrive as the execute_result a notebook shows (text/plain and text/html)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)]
+
+
+@pytest.fixture
+def kernel(cocalc_server, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_")}
+    env.update(COCALC_HOST=cocalc_server.url, COCALC_API_KEY=cocalc_server.api_key, COCALC_MAGIC_NO_AUTOLOAD="1",
+               PYTHONPATH=str(ROOT), IPYTHONDIR=str(tmp_path / "ipython"), XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def execute(km, kc, code: str, interrupt_when=None, timeout: float = 60):
+    """Run ``code``; return its outputs as (kind, ...) tuples and the seconds it took."""
+    msg_id = kc.execute(code)
+    start, sent, outs = time.monotonic(), False, []
+    while time.monotonic() - start < timeout:
+        if interrupt_when and not sent and interrupt_when():
+            km.interrupt_kernel()
+            sent = True
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            outs.append(("stream", content["name"], content["text"]))
+        elif kind == "error":
+            outs.append(("error", content["ename"], content["traceback"]))
+        elif kind in ("execute_result", "display_data"):
+            outs.append((kind, sorted(content["data"])))
+        elif kind == "status" and content["execution_state"] == "idle":
+            return outs, time.monotonic() - start
+    raise AssertionError(f"{code!r} did not finish in {timeout} s: {outs}")
+
+
+def test_interrupt_stops_the_command(kernel, tmp_path):
+    km, kc = kernel
+    title = f"kernel-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "marker"
+    assert execute(km, kc, "%load_ext cocalc_magic")[0] == []
+    outs, _ = execute(km, kc, f"%cocalc create {title} --start\n%cocalc use {title}")
+    assert outs[0][0] == "stream" and f"Created project {title}" in outs[0][2]
+
+    outs, _ = execute(km, kc, f"%cocalc exec echo $$ > {marker}; sleep 30; echo never >> {marker}",
+                         interrupt_when=lambda: marker.exists() and marker.read_text().strip())
+    assert outs == [("error", "CoCalcMagicError",
+                     ["Interrupted: stopped waiting for the command; stopped the command in the project."])]
+    time.sleep(0.5)
+    assert "never" not in marker.read_text()  # the command was stopped, not waited for
+
+    outs, _ = execute(km, kc, "%cocalc exec echo after")
+    assert outs == [("stream", "stdout", "after\n")]
+    outs, _ = execute(km, kc, "%cocalc projects")
+    assert outs == [("execute_result", ["text/html", "text/plain"])]
