@@ -7,7 +7,6 @@ Pure: no client, no network. Imported on the first magic call, not when the exte
 from __future__ import annotations
 
 import argparse
-import difflib
 import io
 import shlex
 from typing import Callable
@@ -179,12 +178,21 @@ def refuse_secrets(tokens: list[str]) -> None:
 
 
 def unknown_subcommand(name: str) -> UsageError:
+    import difflib
+
     close = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     return UsageError(f"unknown subcommand {name!r}.{hint} %cocalc help lists them.")
 
 
+_no_args: dict[str, argparse.Namespace] = {}
+
+
 def parse(name: str, tokens: list[str]) -> argparse.Namespace:
+    if not tokens:  # the common `%cocalc ping`: parse once, hand out copies
+        if name not in _no_args:
+            _no_args[name] = parser_for(name).parse_args([])
+        return argparse.Namespace(**vars(_no_args[name]))
     refuse_secrets(tokens)
     return parser_for(name).parse_args(tokens)
 

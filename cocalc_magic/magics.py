@@ -16,6 +16,11 @@ from typing import Any, Callable
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 
+# Small and pure (no client, no network): imported with the extension, so that a call pays no import.
+from . import _magic_args as A
+from . import _magic_transfer as T
+from ._magic_display import CoCalcMagicError, Listing, MaskedToken, Report, mask, result_fate, scrub
+
 TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
 _COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
 
@@ -24,12 +29,13 @@ _COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
 class CoCalcMagics(Magics):
     """``%cocalc`` and friends. Settings: ``%config CoCalcMagics.<name> = value``."""
 
-    host = Unicode(None, allow_none=True, help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
+    host = Unicode(None, allow_none=True,
+                   help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
     api = CaselessStrEnum(("auto", "v1", "current"), default_value="auto",
                           help="API generation: auto-detect, or force 'v1' (legacy) or 'current'").tag(config=True)
     timeout = Float(None, allow_none=True, help="seconds to wait for one HTTP request").tag(config=True)
-    project = Unicode(None, allow_none=True,
-                      help="default project (id, title or unique title prefix); overrides COCALC_PROJECT_ID").tag(config=True)
+    project = Unicode(None, allow_none=True, help="default project (id, title or unique title prefix); "
+                      "overrides COCALC_PROJECT_ID").tag(config=True)
     show_tracebacks = Bool(False, help="show full tracebacks instead of one-line errors").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
@@ -52,12 +58,13 @@ class CoCalcMagics(Magics):
         from . import settings
 
         config = {k: getattr(self, k) for k in ("host", "project", "timeout") if getattr(self, k) not in (None, "")}
-        return settings.resolve(project=self._used_project, config=config)
+        try:
+            return settings.resolve(project=self._used_project, config=config)
+        except ValueError as exc:  # e.g. %config CoCalcMagics.timeout = -1
+            raise CoCalcMagicError(f"Bad setting: {exc}.") from None
 
     def client(self):
         """The cached ``CoCalc``; rebuilt when host, key, api or timeout change."""
-        from ._magic_display import CoCalcMagicError
-
         s = self.settings()
         if not s.api_key:
             raise CoCalcMagicError(
@@ -77,8 +84,6 @@ class CoCalcMagics(Magics):
 
     def _project(self, cc, ref: str | None):
         """The project named by -p/positional, else the default (from `use`, %config, environment)."""
-        from ._magic_display import CoCalcMagicError
-
         if not ref:
             ref = self.settings().project
             if not ref:
@@ -100,8 +105,6 @@ class CoCalcMagics(Magics):
         try:
             return fn()
         except KeyboardInterrupt:
-            from ._magic_display import CoCalcMagicError
-
             note = "it may still finish on the server"
             if on_interrupt is not None:
                 try:
@@ -113,7 +116,6 @@ class CoCalcMagics(Magics):
 
     def _guard(self, fn: Callable[..., Any], *args) -> Any:
         """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set."""
-        from ._magic_display import CoCalcMagicError, scrub
         from .errors import CoCalcError
 
         try:
@@ -140,7 +142,6 @@ class CoCalcMagics(Magics):
         the default project (``%cocalc use``). Results can be kept: ``r = %cocalc exec ls``,
         ``ps = %cocalc projects``. API keys are never magic arguments: ``%cocalc login`` asks.
         """
-        from . import _magic_args as A
 
         name, _, rest = line.strip().partition(" ")
         if name in ("", "help", "-h", "--help"):
@@ -163,8 +164,6 @@ class CoCalcMagics(Magics):
 
     # --- account and settings
     def _do_ping(self, a):
-        from ._magic_display import result_fate
-
         cc = self.client()
         pong = self._call(cc.ping, "the server's answer")
         if result_fate() == "kept":
@@ -174,8 +173,6 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_whoami(self, a):
-        from ._magic_display import Report, result_fate
-
         s = self.settings()
         rows = []
         for field, value, where in s.describe():
@@ -201,17 +198,15 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_login(self, a):
-        import getpass
         import socket
 
         from . import settings
-        from ._magic_display import CoCalcMagicError, mask
         from .client import CoCalc
 
         s = self.settings()
         host = (a.host or s.host).rstrip("/")
         if a.email:
-            password = getpass.getpass(f"CoCalc password for {a.email} at {host} (not stored): ")
+            password = _ask_secret(f"CoCalc password for {a.email} at {host} (not stored): ")
             if not password:
                 raise CoCalcMagicError("No password entered; nothing changed.")
             from .client import sign_in_for_key
@@ -221,7 +216,7 @@ class CoCalcMagics(Magics):
             key = self._call(lambda: sign_in_for_key(host, a.email, password, key_name), f"sign-in at {host}")
             del password
         else:
-            key = getpass.getpass(f"CoCalc API key for {host} (input hidden): ").strip()
+            key = _ask_secret(f"CoCalc API key for {host} (input hidden): ").strip()
             if not key:
                 raise CoCalcMagicError("No key entered; nothing changed.")
         self._extra_secrets = [*self._extra_secrets, key]
@@ -232,7 +227,8 @@ class CoCalcMagics(Magics):
         who = f"account {ident.account_id}" if ident.account_id else f"project {ident.project_id}"
         print(f"Signed in to {host} as {who} with key {mask(key)}; saved to {settings.credentials_path()} (mode 0600).")
         if os.environ.get("COCALC_API_KEY"):
-            print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; unset it to use this one.")
+            print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; "
+                  "unset it to use this one.")
         if self.host and self.host.rstrip("/") != host:
             print(f"Note: %config CoCalcMagics.host = {self.host!r} wins over the saved host.")
         return None
@@ -266,8 +262,6 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_create(self, a):
-        from ._magic_display import result_fate
-
         cc = self.client()
         title = " ".join(a.title)
         p = self._call(lambda: cc.create_project(title, description=a.description, start=a.start),
@@ -299,8 +293,6 @@ class CoCalcMagics(Magics):
         return self._lifecycle(a, "restart")
 
     def _do_state(self, a):
-        from ._magic_display import result_fate
-
         cc = self.client()
         p = self._project(cc, a.project or " ".join(a.ref))
         state = self._call(p.state, "the project's state")
@@ -311,16 +303,12 @@ class CoCalcMagics(Magics):
 
     # --- files
     def _do_ls(self, a):
-        from ._magic_display import Listing
-
         cc = self.client()
         p = self._project(cc, a.project)
         entries = self._call(lambda: p.listing(a.path), f"the listing of {a.path or 'home'}")
         return Listing(entries, p.title, a.path)
 
     def _do_read(self, a):
-        from ._magic_display import CoCalcMagicError, result_fate
-
         if a.into and not a.into.isidentifier():
             raise CoCalcMagicError(f"--into {a.into!r}: not a Python variable name.")
         cc = self.client()
@@ -338,19 +326,11 @@ class CoCalcMagics(Magics):
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         return None
 
-    def _check_size(self, cc, what: str, nbytes: int, binary: bool) -> None:
-        from ._magic_display import CoCalcMagicError
+    def _do_push(self, a):
+        return T.push(self, a)
 
-        # Binary content travels base64-encoded (4 bytes for every 3). Guess: max_write_bytes is the
-        # largest payload (text or base64) one write may carry; the client knows the body limits.
-        wire = 4 * ((nbytes + 2) // 3) if binary else nbytes
-        limit = self._call(lambda: cc.max_write_bytes, "the server's limits")
-        if wire > limit:
-            enc = f" ({wire} as base64)" if binary else ""
-            raise CoCalcMagicError(
-                f"{what} is {nbytes} bytes{enc}, more than the {limit} bytes the server takes in one write; "
-                "split it, or fetch it from inside the project (e.g. %cocalc exec curl -O URL)."
-            )
+    def _do_pull(self, a):
+        return T.pull(self, a)
 
     def _do_copy(self, a):
         cc = self.client()
@@ -361,114 +341,16 @@ class CoCalcMagics(Magics):
         print(f"Copied {a.src} from {p.title} to {target.title}:{a.dest or a.src}")
         return None
 
-    def _do_push(self, a):
-        from pathlib import Path
-
-        from ._magic_display import CoCalcMagicError
-
-        local = Path(os.path.expanduser(a.local))
-        if not local.is_file():
-            raise CoCalcMagicError(f"No local file {a.local} (looked in {os.getcwd()}).")
-        data = local.read_bytes()
-        try:
-            text: str | None = data.decode("utf-8")
-            if "\x00" in text:
-                text = None
-        except UnicodeDecodeError:
-            text = None
-        cc = self.client()
-        p = self._project(cc, a.project)
-        remote = a.remote or local.name
-        self._check_size(cc, a.local, len(data), binary=text is None)
-        if text is not None:
-            self._call(lambda: p.write(remote, text), f"the upload of {a.local}")
-        else:
-            self._call(lambda: p.write_bytes(remote, data), f"the upload of {a.local}")
-        kind = "text" if text is not None else "binary"
-        print(f"Pushed {a.local} ({len(data)} bytes, {kind}) to {p.title}:{remote}")
-        return None
-
-    def _do_pull(self, a):
-        from pathlib import Path, PurePosixPath
-
-        from .errors import CoCalcError, NotFound
-
-        cc = self.client()
-        p = self._project(cc, a.project)
-        local = Path(os.path.expanduser(a.local or PurePosixPath(a.remote).name))
-        # Text comes back directly; if it is not clean text (a binary file), fetch the bytes instead.
-        data: bytes | None = None
-        try:
-            text = self._call(lambda: p.read(a.remote), a.remote)
-            if "\ufffd" not in text and "\x00" not in text:
-                data = text.encode("utf-8")
-        except NotFound:
-            raise
-        except CoCalcError:
-            data = None
-        binary = data is None
-        if binary:
-            data = self._call(lambda: p.read_bytes(a.remote), a.remote)
-        existed = local.exists()
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(data)
-        verb = "Overwrote" if existed else "Wrote"
-        print(f"{verb} {local} ({len(data)} bytes, {'binary' if binary else 'text'}) from {p.title}:{a.remote}")
-        return None
-
     # --- commands
-    def _exec(self, cc, p, command: str, timeout: float | None):
-        """Run a bash command line; print its output as is; Ctrl-C kills it in the project.
-
-        A blocking exec, not a background job: recorded current CoCalc drops the stdout and the
-        exit code of a background job that exits non-zero ("No result", exit 1), while a
-        blocking exec with err_on_exit=false keeps both. To stop it on Ctrl-C the script first
-        notes its shell's pid in a file; a second exec kills that shell and its descendants.
-        This works on both generations (no protocol knowledge: plain bash in the project).
-        """
-        import uuid
-
-        pidfile = f"/tmp/.cocalc-magic-exec-{uuid.uuid4().hex[:16]}.pid"
-        script = f"echo $$ > {pidfile}; trap 'rm -f {pidfile}' EXIT\n{command}"
-
-        def cancel() -> str:
-            # The whole tree is frozen first, so no shell runs its next line once a child dies.
-            kill = (f'f={pidfile}; [ -s "$f" ] || exit 3; '
-                    't() { echo "$1"; for c in $(pgrep -P "$1"); do t "$c"; done; }; ps=$(t "$(cat "$f")"); '
-                    'kill -STOP $ps 2>/dev/null; kill -TERM $ps 2>/dev/null; kill -CONT $ps 2>/dev/null; rm -f "$f"')
-            from .errors import CoCalcError
-
-            try:
-                res = self.client().project(p.project_id).exec(kill, bash=True, timeout=15)
-            except CoCalcError as exc:
-                return f"could not stop it in the project ({exc})"
-            if res.exit_code == 3:
-                return "it had not started in the project, or had just ended"
-            return "stopped the command in the project"
-
-        out = self._call(lambda: p.exec(script, bash=True, timeout=timeout), "the command", on_interrupt=cancel)
-        if out.stdout:
-            sys.stdout.write(out.stdout)
-            sys.stdout.flush()
-        if out.stderr:
-            sys.stderr.write(out.stderr if out.stderr.endswith("\n") else out.stderr + "\n")
-            sys.stderr.flush()
-        if out.exit_code:
-            print(f"exit code {out.exit_code}", file=sys.stderr)
-        return out
-
     def _do_exec(self, a):
-        from ._magic_display import result_fate
-
         cc = self.client()
         p = self._project(cc, a.project)
-        out = self._exec(cc, p, a.command, a.timeout)
+        out = T.run_command(self, cc, p, a.command, a.timeout)
         return out if result_fate() == "kept" else None
 
     def _do_token(self, a):
         import getpass
 
-        from ._magic_display import MaskedToken
 
         cc = self.client()
         password = None
@@ -499,7 +381,6 @@ class CoCalcMagics(Magics):
         Like ``%%writefile``: prints Writing / Overwriting / Appending to; ``-a`` appends. The body
         is written exactly as typed (never variable-expanded).
         """
-        from . import _magic_args as A
 
         try:
             args = A.parse("%%cocalc_write", A.split(line))
@@ -517,7 +398,7 @@ class CoCalcMagics(Magics):
             verb = "Appending to"
         else:
             verb = "Overwriting" if exists else "Writing"
-        self._check_size(cc, a.path, len(content.encode("utf-8")), binary=False)
+        T.check_size(self, cc, a.path, len(content.encode("utf-8")), binary=False)
         self._call(lambda: p.write(a.path, content), f"the write of {a.path}")
         print(f"{verb} {a.path}")
         return None
@@ -525,7 +406,6 @@ class CoCalcMagics(Magics):
     @cell_magic
     def cocalc_exec(self, line: str, cell: str) -> Any:
         """``%%cocalc_exec [-p PROJECT] [--timeout S]``: run the cell as a bash script in a project."""
-        from . import _magic_args as A
 
         try:
             args = A.parse("%%cocalc_exec", A.split(line))
@@ -534,11 +414,9 @@ class CoCalcMagics(Magics):
         return self._guard(self._exec_cell, args, cell)
 
     def _exec_cell(self, a, cell: str) -> Any:
-        from ._magic_display import result_fate
-
         cc = self.client()
         p = self._project(cc, a.project)
-        out = self._exec(cc, p, cell, a.timeout)
+        out = T.run_command(self, cc, p, cell, a.timeout)
         return out if result_fate() == "kept" else None
 
     # ------------------------------------------------------------------ completion
@@ -571,12 +449,27 @@ class CoCalcMagics(Magics):
             self._refreshing = False
 
     def _complete(self, event) -> list[str]:
-        from ._magic_args import complete
-
         try:
-            return complete(event.text_until_cursor, event.symbol, self.project_titles)
+            return A.complete(event.text_until_cursor, event.symbol, self.project_titles)
         except Exception:
             return []
+
+
+def _ask_secret(prompt: str) -> str:
+    """A hidden prompt (``getpass``; ipykernel routes it to the notebook's password box)."""
+    import getpass
+
+    from IPython.core.error import StdinNotImplementedError
+
+    try:
+        return getpass.getpass(prompt)
+    except (StdinNotImplementedError, EOFError):
+        raise CoCalcMagicError(
+            "This frontend cannot ask for input: set COCALC_API_KEY in the kernel's environment, "
+            "or run %cocalc login in Jupyter or IPython."
+        ) from None
+    except KeyboardInterrupt:
+        raise CoCalcMagicError("Cancelled; nothing changed.") from None
 
 
 # ---------------------------------------------------------------------- extension entry points

@@ -208,8 +208,11 @@ def test_loading_imports_nothing_heavy():
                          env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "COCALC_MAGIC_NO_AUTOLOAD": "1"})
     assert out.returncode == 0, out.stderr
     new = {m for m in out.stdout.split() if not m.startswith("IPython.")}  # %load_ext's own module
-    assert new <= {"cocalc_magic", "cocalc_magic.magics"}, new
-    for heavy in ("requests", "cocalc_magic.client", "anywidget", "ipywidgets", "tornado", "cocalc_magic.server"):
+    assert new <= {"cocalc_magic", "cocalc_magic.magics", "cocalc_magic._magic_args", "cocalc_magic._magic_display",
+                   "cocalc_magic._magic_transfer",
+                   "shlex", "dis", "opcode", "html", "html.entities"}, new
+    for heavy in ("requests", "cocalc_magic.client", "cocalc_magic.settings", "anywidget", "ipywidgets", "tornado",
+                  "cocalc_magic.server"):
         assert heavy not in new
 
 
@@ -264,3 +267,9 @@ def test_listing_and_report_display():
     rep = Report("CoCalc settings", [("host", "http://h"), ("api_key", "sk-…1234")])
     assert repr(rep) == "CoCalc settings\n  host     http://h\n  api_key  sk-…1234"
     assert "<th style='text-align:left'>api_key</th>" in rep._repr_html_()
+
+
+def test_bad_setting_is_one_line(ip):
+    run(ip, "%config CoCalcMagics.timeout = -1.0")
+    r = run(ip, "%cocalc ping")
+    assert not r.ok and r.stdout == "Bad setting: timeout must be positive, not -1.0.\n", r

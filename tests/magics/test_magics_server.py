@@ -176,6 +176,17 @@ def test_login_with_empty_input(ip, srv, monkeypatch):
     assert assert_one_line_error(run(ip, "%cocalc login")).strip().endswith("No key entered; nothing changed.")
 
 
+def test_login_where_no_input_can_be_asked(ip, srv, monkeypatch):
+    from IPython.core.error import StdinNotImplementedError
+
+    def no_stdin(prompt=""):
+        raise StdinNotImplementedError("getpass was called, but this frontend does not support input requests.")
+
+    monkeypatch.setattr("getpass.getpass", no_stdin)
+    line = assert_one_line_error(run(ip, "%cocalc login"))
+    assert line.startswith("This frontend cannot ask for input: set COCALC_API_KEY")
+
+
 def test_login_with_email_creates_a_key(ip, srv, monkeypatch):
     from cocalc_magic import settings
 
@@ -213,6 +224,13 @@ def test_projects_table_newest_first_and_capture(ip, srv, cc):
     assert r.ok and r.outputs == [] and r.stdout == ""
     assert [p.project_id for p in ip.user_ns["ps"]] == [b.project_id, a.project_id]
     assert [p.title for p in ip.user_ns["ps"]] == [f"{tag} second", f"{tag} first"]
+
+
+def test_projects_all(ip, srv, cc):
+    tag = uniq("all")
+    cc.create_project(f"{tag} x")
+    r = run(ip, f"ps = %cocalc projects --all {tag}")
+    assert r.ok and [p.title for p in ip.user_ns["ps"]] == [f"{tag} x"]
 
 
 def test_projects_seed_completion(ip, srv, cc):
@@ -464,6 +482,24 @@ def test_token_returned_masked(ip, srv):
     assert str(tok) not in shown and str(tok)[-4:] in shown
     r = run(ip, "%cocalc token")
     assert r.ok and "auth token" in repr(r.shown) and str(tok) not in repr(r.shown) + r.stdout
+
+
+def test_token_of_another_account_needs_admin(ip, srv, cc, monkeypatch):
+    from cocalc_magic.client import sign_in_for_key
+
+    email = f"{uniq('u')}@example.com"
+    cc.create_account(email, "a-long-password-1", "Una", "User")
+    key = str(sign_in_for_key(srv.url, email, "a-long-password-1", "test"))
+    monkeypatch.setenv("COCALC_API_KEY", key)
+    r = run(ip, f"%cocalc token {srv.account_id}")
+    assert_one_line_error(r)
+    assert key not in r.stdout + r.stderr
+
+
+def test_wrong_generation_forced(ip, srv):
+    other = "current" if srv.api == "v1" else "v1"
+    run(ip, f"%config CoCalcMagics.api = '{other}'")
+    assert_one_line_error(run(ip, "%cocalc projects"))
 
 
 def test_panel_and_open(ip, srv, proj):
