@@ -139,7 +139,7 @@ def test_hang_never_waits_past_the_timeout(fault):
     started = time.monotonic()
     with pytest.raises(E.ServerTimeout):
         cc._transport.post(HUB, {"name": "system.ping"}, idempotent=True, timeout=0.5)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 3.0  # 0.5 s timeout, not the 30 s hang
     assert fault.hits[HUB] == 2  # a read timeout is not retried (it would multiply the wait)
 
 
@@ -256,7 +256,7 @@ def test_start_wait_is_bounded_with_a_clear_message(fault):
     started = time.monotonic()
     with pytest.raises(E.ServerTimeout) as info:
         Project(cc, PID, "Slow").exec("true")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4  # 0.5 s start bound
     text = str(info.value)
     assert f"project Slow ({PID}) did not start within 0.5s (state: starting)" in text
     assert_one_line(info.value)
@@ -320,7 +320,7 @@ def test_map_concurrency_is_bounded(fault):
             live[0] += 1
             peak[0] = max(peak[0], live[0])
         try:
-            time.sleep(0.01)
+            time.sleep(0.05)
             return cc.ping().api
         finally:
             with lock:
