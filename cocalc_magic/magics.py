@@ -72,6 +72,8 @@ class CoCalcMagics(Magics):
                 "or set COCALC_API_KEY in the environment."
             )
         key = (s.host, s.api_key, self.api, s.timeout)
+        if self._client_key is not None and key[:2] != self._client_key[:2]:
+            self._titles, self._titles_at = [], 0.0  # another server or account: other projects
         if self._client is None or key != self._client_key:
             from .client import CoCalc
 
@@ -183,13 +185,19 @@ class CoCalcMagics(Magics):
             rows[1] = ("api_key", "(none: run %cocalc login)")
         ident = None
         if s.api_key:
+            from .errors import CoCalcError
+
             cc = self.client()
-            ident = self._call(cc.whoami, "the key check")
-            rows.append(("api", cc.api))
-            rows.append(("key scope", ident.scope))
-            rows.append(("account", ident.account_id or "-"))
-            if ident.project_id:
-                rows.append(("key's project", ident.project_id))
+            try:  # a diagnostic: a failing check is a row of the table, not the end of it
+                ident = self._call(cc.whoami, "the key check")
+            except CoCalcError as exc:
+                rows.append(("key check", scrub(f"failed: {type(exc).__name__}: {exc}", s.api_key)))
+            else:
+                rows.append(("api", cc.api))
+                rows.append(("key scope", ident.scope))
+                rows.append(("account", ident.account_id or "-"))
+                if ident.project_id:
+                    rows.append(("key's project", ident.project_id))
         if ident is not None and result_fate() == "kept":
             return ident
         from IPython.display import display

@@ -115,6 +115,15 @@ def test_wrong_key(ip, srv, monkeypatch):
     assert "WrongWrongWrong" not in r.stdout + r.stderr
 
 
+def test_whoami_with_wrong_key_shows_the_failed_check(ip, srv, monkeypatch):
+    monkeypatch.setenv("COCALC_API_KEY", "sk-WrongWrongWrong0000")
+    r = run(ip, "%cocalc whoami")
+    assert r.ok, r
+    text = r.outputs[0]["text/plain"]
+    assert re.search(r"^  key check +failed: AuthenticationError: ", text, re.M)
+    assert "WrongWrongWrong" not in text + r.outputs[0]["text/html"]
+
+
 def test_show_tracebacks(ip, srv, monkeypatch):
     monkeypatch.setenv("COCALC_API_KEY", "sk-WrongWrongWrong0000")
     run(ip, "%config CoCalcMagics.show_tracebacks = True")
@@ -126,9 +135,9 @@ def test_show_tracebacks(ip, srv, monkeypatch):
 def test_config_host_wins_over_environment(ip, srv, magics):
     run(ip, "%config CoCalcMagics.host = 'http://127.0.0.1:9'")
     run(ip, "%config CoCalcMagics.timeout = 2.0")
+    assert_one_line_error(run(ip, "%cocalc projects"), "CoCalcConnectionError")  # nothing listens on port 9
     r = run(ip, "%cocalc whoami")
-    assert not r.ok  # nothing listens on port 9
-    assert_one_line_error(r, "CoCalcConnectionError")
+    assert r.ok and "failed: CoCalcConnectionError: " in r.outputs[0]["text/plain"]
     s = magics.settings()
     assert (s.host, s.timeout, s.sources["host"]) == ("http://127.0.0.1:9", 2.0, "%config")
     run(ip, f"%config CoCalcMagics.host = '{srv.url}'")
