@@ -90,7 +90,8 @@ def run_command(m, cc, p, command: str, timeout: float | None):
     import uuid
 
     pidfile = f"/tmp/.cocalc-magic-exec-{uuid.uuid4().hex[:16]}.pid"
-    script = f"echo $$ > {pidfile}; trap 'rm -f {pidfile}' EXIT\n{command}"
+    # Silent if /tmp is not writable: the command then runs as usual, only Ctrl-C cannot stop it.
+    script = f"{{ echo $$ > {pidfile}; }} 2>/dev/null; trap 'rm -f {pidfile}' EXIT\n{command}"
 
     def cancel() -> str:
         # The whole tree is frozen first, so no shell runs its next line once a child dies.
