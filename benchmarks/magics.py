@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _env(ipydir: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_")}
+    # Byte-code is written and reused, as after `pip install` (which compiles): otherwise every
+    # start would compile the sources again and time the compiler.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(COCALC_MAGIC_NO_AUTOLOAD="1", IPYTHONDIR=ipydir,
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     return env
@@ -39,7 +41,8 @@ def startup(rounds: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as ipydir:
         env = _env(ipydir)
         cmd = [sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.enabled=False", "-c"]
-        subprocess.run(cmd + ["pass"], env=env, cwd=ROOT, check=True, capture_output=True)  # warm caches
+        for code in codes.values():  # warm the OS caches and write the byte-code once
+            subprocess.run(cmd + [code], env=env, cwd=ROOT, check=True, capture_output=True)
         for _ in range(rounds):
             for name, code in codes.items():
                 t0 = time.perf_counter()

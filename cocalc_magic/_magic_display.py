@@ -7,7 +7,6 @@ pure (no client, no network) and tested without a server.
 from __future__ import annotations
 
 import dis
-import html
 import re
 import sys
 from datetime import datetime
@@ -58,6 +57,8 @@ class MaskedToken(str):
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
+        import html
+
         return f"<code>{html.escape(repr(self))}</code>"
 
 
@@ -103,7 +104,8 @@ class Listing(list):
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        esc = html.escape
+        from html import escape as esc
+
         head = f"<b>{esc(self.project)}</b>:<code>{esc(self.path or '~')}</code>"
         if not self:
             return f"<div>{head} (empty)</div>"
@@ -132,7 +134,8 @@ class Report:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        esc = html.escape
+        from html import escape as esc
+
         body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
                        for k, v in self.rows)
         return f"<div><b>{esc(self.title)}</b></div><table class='cocalc-report'>{body}</table>"
