@@ -1,8 +1,9 @@
 """The IPython magics: ``%cocalc <subcommand>``, ``%%cocalc_write`` and ``%%cocalc_exec``.
 
 They hold no protocol knowledge: each subcommand asks ``CoCalc`` (the client) and shows what it got.
-Loading the extension imports only IPython and traitlets (both already loaded in a kernel); the
-client, requests, the parsers and the widgets load on the first call that needs them.
+Loading the extension imports IPython and traitlets (already loaded in a kernel) and three small
+pure helpers (parsing, display, transfers); the settings, the client (requests) and the widgets load
+on the first call that needs them.
 """
 
 from __future__ import annotations
@@ -144,8 +145,7 @@ class CoCalcMagics(Magics):
         the default project (``%cocalc use``). Results can be kept: ``r = %cocalc exec ls``,
         ``ps = %cocalc projects``. API keys are never magic arguments: ``%cocalc login`` asks.
         """
-
-        name, _, rest = line.strip().partition(" ")
+        name, rest = (line.strip().split(None, 1) + ["", ""])[:2]
         if name in ("", "help", "-h", "--help"):
             print(A.help_text())
             return None
@@ -212,7 +212,10 @@ class CoCalcMagics(Magics):
         from .client import CoCalc
 
         s = self.settings()
-        host = (a.host or s.host).rstrip("/")
+        try:
+            host = settings.normalize_host(a.host) if a.host else s.host
+        except ValueError as exc:
+            raise CoCalcMagicError(f"--host: {exc}.") from None
         if a.email:
             password = _ask_secret(f"CoCalc password for {a.email} at {host} (not stored): ")
             if not password:
@@ -237,7 +240,7 @@ class CoCalcMagics(Magics):
         if os.environ.get("COCALC_API_KEY"):
             print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; "
                   "unset it to use this one.")
-        if self.host and self.host.rstrip("/") != host:
+        if self.host and settings.normalize_host(self.host) != host:
             print(f"Note: %config CoCalcMagics.host = {self.host!r} wins over the saved host.")
         return None
 
@@ -357,13 +360,10 @@ class CoCalcMagics(Magics):
         return out if result_fate() == "kept" else None
 
     def _do_token(self, a):
-        import getpass
-
-
         cc = self.client()
         password = None
         if a.ask_password:
-            password = getpass.getpass("Password of the account (not stored): ")
+            password = _ask_secret("Password of the account (not stored): ")
             self._extra_secrets = [password]
         token = self._call(lambda: cc.auth_token(account_id=a.account, password=password), "the auth token")
         return MaskedToken(token)
@@ -389,7 +389,6 @@ class CoCalcMagics(Magics):
         Like ``%%writefile``: prints Writing / Overwriting / Appending to; ``-a`` appends. The body
         is written exactly as typed (never variable-expanded).
         """
-
         try:
             args = A.parse("%%cocalc_write", A.split(line))
         except A.HelpShown:
@@ -414,7 +413,6 @@ class CoCalcMagics(Magics):
     @cell_magic
     def cocalc_exec(self, line: str, cell: str) -> Any:
         """``%%cocalc_exec [-p PROJECT] [--timeout S]``: run the cell as a bash script in a project."""
-
         try:
             args = A.parse("%%cocalc_exec", A.split(line))
         except A.HelpShown:

@@ -493,6 +493,14 @@ def test_token_returned_masked(ip, srv):
     assert r.ok and "auth token" in repr(r.shown) and str(tok) not in repr(r.shown) + r.stdout
 
 
+def test_token_with_password_prompt(ip, srv, monkeypatch):
+    prompts = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or srv.password)
+    r = run(ip, "t = %cocalc token --ask-password")
+    assert r.ok and prompts == ["Password of the account (not stored): "], r
+    assert srv.password not in r.stdout + r.stderr and str(ip.user_ns["t"]) not in r.stdout
+
+
 def test_token_of_another_account_needs_admin(ip, srv, cc, monkeypatch):
     from cocalc_magic.client import sign_in_for_key
 
