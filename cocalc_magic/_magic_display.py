@@ -12,9 +12,10 @@ import sys
 from datetime import datetime
 from typing import Any, Iterable
 
-# Anything that looks like a CoCalc key (legacy ``sk_…``, current ``sk-…``) in text we are about to
-# show; masked as a safety net on top of the client's own masking.
-SECRET_RE = re.compile(r"\bsk[-_][A-Za-z0-9_-]{6,}")
+# Anything shaped like a CoCalc key (``sk_`` or ``sk-`` and 16+ base62 characters) in text we are
+# about to show; masked as a safety net on top of the client's own masking. Titles such as
+# "sk-learn-demo" are left alone.
+SECRET_RE = re.compile(r"\bsk[-_][A-Za-z0-9]{16,}\b")
 
 
 def mask(secret: str | None) -> str:

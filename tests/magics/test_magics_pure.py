@@ -236,8 +236,9 @@ def test_read_into_must_be_a_name(ip):
 
 def test_masking_and_scrubbing():
     assert mask("sk-AbCdEfGh12345678").endswith("5678") and "AbCd" not in mask("sk-AbCdEfGh12345678")
-    text = scrub("key sk_abcdefgh9999 and token tok123456789", "tok123456789")
+    text = scrub("key sk_abcdefghijkl9999 and token tok123456789", "tok123456789")
     assert "abcdefgh" not in text and "tok123456789" not in text and "9999" in text
+    assert scrub("no project matches 'sk-learn-demo'") == "no project matches 'sk-learn-demo'"
 
 
 def test_masked_token_is_usable_but_never_shown():
