@@ -123,7 +123,8 @@ def build_parser(name: str) -> MagicParser:
         p.add_argument("--next-cell", action="store_true", help="put the text into a new cell below (like %%load)")
     elif name == "exec":
         p.usage = "%(prog)s [-h] [-p PROJECT] [--timeout S] COMMAND ..."
-        p.description += ("\nEverything from COMMAND on is a bash command line, run in the project's home.")
+        p.description += ("\nEverything from COMMAND on is a bash command line, run in the project's home. "
+                          "As with !commands, IPython first fills in {expr} and $name from your variables.")
         _project_opt(p)
         p.add_argument("--timeout", type=float, metavar="S", help="seconds before the project stops the command")
     elif name == "copy":
