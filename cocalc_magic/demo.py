@@ -47,6 +47,10 @@ def run_demo(api: str = "current", port: int | None = None) -> int:
     """Start the server and JupyterLab; Ctrl-C stops both and leaves nothing running."""
     from .server import LocalServer
 
+    # Ctrl-C (even where a parent left SIGINT ignored) and SIGTERM both end in the cleanup below.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
     work = Path(tempfile.mkdtemp(prefix="cocalc-demo-"))
     srv = LocalServer(data_dir=work / "server", api=api, demo=True, allow_http_parents=True).start()
     root = _copy_notebooks(work)

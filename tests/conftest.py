@@ -2,6 +2,11 @@
 (registered as a pytest11 entry point when installed; listed here for a checkout run)."""
 
 import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("COCALC_MAGIC_NO_AUTOLOAD", "1")  # tests load the extension themselves
 
@@ -15,3 +20,17 @@ def pytest_collection_modifyitems(config, items):
     if browser:
         moved = {id(i) for i in browser}
         items[:] = [i for i in items if id(i) not in moved] + browser
+
+
+@pytest.fixture
+def isolated_env(tmp_path):
+    """An environment for a subprocess (kernel, CLI): this checkout importable, and none of the
+    developer's COCALC_* settings, IPython profile or saved login (a real key must never be used)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        COCALC_MAGIC_NO_AUTOLOAD="1",
+    )
+    return env

@@ -5,7 +5,6 @@ stored without outputs."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,19 +14,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-
-
-def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """No COCALC_* of the developer's (a real key must not be used), no profile, no saved login."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        IPYTHONDIR=str(tmp_path / "ipython"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        COCALC_MAGIC_NO_AUTOLOAD="1",
-        **extra,
-    )
-    return env
 
 
 def test_notebooks_are_stored_without_outputs():
@@ -40,22 +26,22 @@ def test_notebooks_are_stored_without_outputs():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("api", ["v1", "current"])
-def test_notebooks_run_against_the_local_server(api, tmp_path):
+def test_notebooks_run_against_the_local_server(api, tmp_path, isolated_env):
     work = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbmake", "--nbmake-timeout=300", "-q", "-p", "no:cacheprovider", str(work)],
-        cwd=tmp_path, env=_clean_env(tmp_path, COCALC_LOCAL_API=api), capture_output=True, text=True, timeout=900,
+        cwd=tmp_path, env={**isolated_env, "COCALC_LOCAL_API": api}, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "3 passed" in result.stdout
 
 
 @pytest.mark.slow
-def test_demo_check_summarises_every_step(tmp_path):
+def test_demo_check_summarises_every_step(tmp_path, isolated_env):
     result = subprocess.run(
         [sys.executable, "-m", "cocalc_magic.cli", "demo", "--check"],
-        cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=600,
+        cwd=tmp_path, env=isolated_env, capture_output=True, text=True, timeout=600,
     )
     out = result.stdout
     assert result.returncode == 0, out[-4000:] + result.stderr[-2000:]
