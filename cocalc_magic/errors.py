@@ -54,7 +54,8 @@ class CoCalcError(Exception):
         suffix = f" [{', '.join(where)}]" if where else ""
         text = self.message.rstrip()
         if self.hint:
-            text = f"{text.rstrip('.')}. {self.hint}"
+            text = text.rstrip(".")
+            text = f"{text}{'' if text.endswith(('?', '!')) else '.'} {self.hint}"
         return _one_line(text + suffix, 1200)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable (multiprocessing, ipyparallel)
@@ -178,6 +179,9 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
 ]
 
 
+_ENOENT = re.compile(r"ENOENT: no such file or directory, \w+ '([^']*)'")
+_NO_FILE_HINT = "Check the path (relative to the project's home); p.listing() or %cocalc ls shows what is there"
+
 _HINTS = {
     "the file is larger than the server will read in one call":
         "Read it in pieces through exec (e.g. p.exec('head', '-c', '1000000', path)) or copy it elsewhere",
@@ -197,6 +201,10 @@ def classify(
     text = str(text)
     for pattern, cls, retryable, what in _RULES:
         if pattern.search(text):
+            missing = _ENOENT.search(text)
+            if missing:  # say which file, not Node's errno wording (kept in server_message)
+                return NotFound(f"no such file or directory: '{missing.group(1)}'", status=status,
+                                endpoint=endpoint, server_message=text, hint=_NO_FILE_HINT)
             return cls(f"{what}: {text}", status=status, endpoint=endpoint, server_message=text,
                        retryable=retryable, hint=_HINTS.get(what))
     if status == 429:

@@ -65,8 +65,7 @@ def exec_error_to_result(text: str) -> ExecResult | None:
 def exec_timeout_error(text: str, timeout: float | None, endpoint: str, status: int) -> CoCalcError | None:
     if _KILLED.search(text):
         return ServerTimeout(
-            f"the command ran past its timeout{f' of {timeout:g}s' if timeout else ''} and was killed "
-            f"(server: {text})",
+            f"the command ran past its timeout{f' of {timeout:g}s' if timeout else ''} and was killed",
             status=status, endpoint=endpoint, server_message=text,
             hint="Pass a larger timeout=, or use exec(..., background=True) for long commands",
         )

@@ -103,7 +103,8 @@ def test_write_read_exists_listing(proj):
 def test_read_missing_file_is_not_found(proj):
     with pytest.raises(E.NotFound) as info:
         proj.read("does/not/exist.txt")
-    assert "ENOENT" in str(info.value) and info.value.endpoint
+    assert "no such file or directory" in str(info.value) and "does/not/exist.txt" in str(info.value)
+    assert "ENOENT" in info.value.server_message and info.value.endpoint
 
 
 def test_listing_missing_folder_is_not_found(proj):
