@@ -397,4 +397,7 @@ def render_file(home: Path, path: str, project_id: str) -> Rendered:
     text = homes.read_text(home, path)
     if suffix == ".ipynb":
         return Rendered(path, "notebook", render_notebook(text))
+    if suffix in (".md", ".markdown"):  # CoCalc's markdown editor: the source beside its preview
+        return Rendered(path, "text", f'<div class="cocalc-md-split"><pre class="cocalc-text">{esc(text)}</pre>'
+                                      f'<div class="cocalc-markdown cocalc-preview">{render_markdown(text)}</div></div>')
     return Rendered(path, "text", f'<pre class="cocalc-text">{esc(text)}</pre>')

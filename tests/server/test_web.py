@@ -249,6 +249,9 @@ def test_markdown_and_text_files_show_as_text(site):
     s = signed_in_session(site)
     html = s.get(f"{site.url}/projects/{site.project_id}/files/notes.md").text
     assert '<pre class="cocalc-text"># Notes\n\n&lt;b&gt;not bold&lt;/b&gt; plain *markdown*\n</pre>' in html
+    # beside the source, its preview: rendered, and still no raw HTML from the file
+    assert '<div class="cocalc-markdown cocalc-preview"><h1>Notes</h1>' in html
+    assert "<em>markdown</em>" in html and "<b>not bold</b>" not in html
 
 
 @BOTH
