@@ -7,6 +7,7 @@ pure (no client, no network) and tested without a server.
 from __future__ import annotations
 
 import dis
+import opcode
 import re
 import sys
 from datetime import datetime
@@ -71,6 +72,15 @@ def _fmt_size(n: int | None) -> str:
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return str(n)
+
+
+def clock_text(t: datetime) -> str:
+    """``t.strftime("%Y-%m-%d %H:%M:%S %Z").strip()`` (e.g. "2026-11-26 23:42:36 UTC"), built
+    from the fields: datetime.strftime re-encodes the format, fills a ``struct tm`` and calls the C
+    library's strftime, several times the cost (years below 1000 are zero-padded here)."""
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    tz = t.tzname()
+    return f"{text} {tz}".strip() if tz else text
 
 
 def _fmt_time(t: datetime | None) -> str:
@@ -171,14 +181,16 @@ def result_fate() -> str:
     return "discard" if op in _DISCARD_OPS else "kept"
 
 
+_OPNAME = opcode.opname
+_CACHE_ENTRIES = getattr(opcode, "_inline_cache_entries", None)  # 3.11+: inline caches after each op
+
+
 def _next_op(code, lasti: int) -> tuple[str, int]:
     """The instruction after the call at ``lasti``: read in place (skipping the call's inline
     caches), so the cost does not grow with the size of the cell; ``dis`` as the fallback."""
-    import opcode
-
     raw = code.co_code
-    name = opcode.opname[raw[lasti]]
-    caches = getattr(opcode, "_inline_cache_entries", None)
+    name = _OPNAME[raw[lasti]]
+    caches = _CACHE_ENTRIES
     i = -1
     if name == "CACHE":  # 3.11+: f_lasti is the call's last inline cache entry
         i = lasti + 2
@@ -186,10 +198,10 @@ def _next_op(code, lasti: int) -> tuple[str, int]:
         n = caches.get(name, 0) if isinstance(caches, dict) else caches[raw[lasti]]
         i = lasti + 2 + 2 * n
     if i >= 0:
-        while i < len(raw) and opcode.opname[raw[i]] == "EXTENDED_ARG":
+        while i < len(raw) and _OPNAME[raw[i]] == "EXTENDED_ARG":
             i += 2
         if i < len(raw):
-            return opcode.opname[raw[i]], raw[i + 1]
+            return _OPNAME[raw[i]], raw[i + 1]
     for ins in dis.get_instructions(code):
         if ins.offset > lasti:
             return ins.opname, ins.arg or 0

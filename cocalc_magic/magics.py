@@ -20,7 +20,9 @@ from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 # Small and pure (no client, no network): imported with the extension, so that a call pays no import.
 from . import _magic_args as A
 from . import _magic_transfer as T
-from ._magic_display import CoCalcMagicError, Listing, MaskedToken, Report, mask, result_fate, scrub
+from ._magic_display import (CoCalcMagicError, Listing, MaskedToken, Report, clock_text, mask, result_fate,
+                             scrub)
+from ._magic_settings import SettingsCache
 
 TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
 _COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
@@ -48,6 +50,7 @@ class CoCalcMagics(Magics):
         self._titles_at = 0.0
         self._refreshing = False
         self._extra_secrets: list[str] = []       # scrubbed from errors during login
+        self._settings_cache = SettingsCache()    # resolved settings, until what they depend on changes
 
     @observe("project")
     def _project_changed(self, change) -> None:
@@ -56,11 +59,13 @@ class CoCalcMagics(Magics):
     # ------------------------------------------------------------------ settings and client
     def settings(self):
         """The resolved settings: `use` > %config > environment > credentials file > default."""
-        from . import settings
-
-        config = {k: getattr(self, k) for k in ("host", "project", "timeout") if getattr(self, k) not in (None, "")}
+        config = {}
+        for name in ("host", "project", "timeout"):
+            value = getattr(self, name)
+            if value not in (None, ""):
+                config[name] = value
         try:
-            return settings.resolve(project=self._used_project, config=config)
+            return self._settings_cache.get(self._used_project, config)
         except ValueError as exc:  # e.g. %config CoCalcMagics.timeout = -1
             raise CoCalcMagicError(f"Bad setting: {exc}.") from None
 
@@ -119,11 +124,9 @@ class CoCalcMagics(Magics):
 
     def _guard(self, fn: Callable[..., Any], *args) -> Any:
         """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set."""
-        from .errors import CoCalcError
-
         try:
             return fn(*args)
-        except CoCalcError as exc:
+        except _coc_error() as exc:
             if self.show_tracebacks:
                 raise
             try:
@@ -170,8 +173,9 @@ class CoCalcMagics(Magics):
         pong = self._call(cc.ping, "the server's answer")
         if result_fate() == "kept":
             return pong
-        now = pong.now.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if pong.now else "?"
-        print(f"pong from {cc.host}: API {pong.api}, server time {now}, latency {pong.latency_s * 1000:.1f} ms")
+        now = clock_text(pong.now) if pong.now else "?"
+        sys.stdout.write(f"pong from {cc.host}: API {pong.api}, server time {now}, "
+                         f"latency {pong.latency_s * 1000:.1f} ms\n")
         return None
 
     def _do_whoami(self, a):
@@ -234,6 +238,7 @@ class CoCalcMagics(Magics):
         cc = CoCalc(host=host, api_key=key, api=self.api, timeout=s.timeout)
         ident = self._call(cc.whoami, f"the key check at {host}")
         settings.save_credentials(host, key)
+        self._settings_cache.clear()
         self._drop_client()
         who = f"account {ident.account_id}" if ident.account_id else f"project {ident.project_id}"
         print(f"Signed in to {host} as {who} with key {mask(key)}; saved to {settings.credentials_path()} (mode 0600).")
@@ -250,6 +255,7 @@ class CoCalcMagics(Magics):
         path = settings.credentials_path()
         existed = os.path.exists(path)
         settings.clear_credentials()
+        self._settings_cache.clear()
         self._drop_client()
         print(f"Removed the saved credentials ({path})." if existed else f"No saved credentials ({path}).")
         if os.environ.get("COCALC_API_KEY"):
@@ -459,6 +465,14 @@ class CoCalcMagics(Magics):
             return A.complete(event.text_until_cursor, event.symbol, self.project_titles)
         except Exception:
             return []
+
+
+def _coc_error() -> type:
+    """``errors.CoCalcError``, imported on first use (an ``except`` clause evaluates this only
+    when an exception is on its way, so a successful call pays nothing)."""
+    from .errors import CoCalcError
+
+    return CoCalcError
 
 
 def _ask_secret(prompt: str) -> str:

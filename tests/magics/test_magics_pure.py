@@ -209,7 +209,7 @@ def test_loading_imports_nothing_heavy():
     assert out.returncode == 0, out.stderr
     new = {m for m in out.stdout.split() if not m.startswith("IPython.")}  # %load_ext's own module
     assert new <= {"cocalc_magic", "cocalc_magic.magics", "cocalc_magic._magic_args", "cocalc_magic._magic_display",
-                   "cocalc_magic._magic_transfer",
+                   "cocalc_magic._magic_transfer", "cocalc_magic._magic_settings",
                    "shlex", "dis", "opcode", "html", "html.entities"}, new
     for heavy in ("requests", "cocalc_magic.client", "cocalc_magic.settings", "anywidget", "ipywidgets", "tornado",
                   "cocalc_magic.server"):

@@ -1,0 +1,92 @@
+"""The magics' settings, resolved once and reused for as long as nothing they depend on changes.
+
+Every ``%cocalc`` call needs the resolved settings (to find the cached client), and resolving them
+means reading the environment, building the credentials file's path and reading and parsing that
+file. The result depends only on: the ``use``d project, the ``%config`` values, a few environment
+variables, and the credentials file. So the last result is kept with a key made of exactly those
+(the file by its stat: inode, size, mtime, ctime), and resolved again as soon as any part differs.
+
+A file written twice within the file system's timestamp granularity (a few ms) could keep its
+stat; so, like git's "racily clean" rule, a file modified less than ``RACY_SECONDS`` ago is never
+trusted from the cache: it is read again on each call until it has been quiet for that long.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Mapping
+
+# Every environment variable that settings.resolve or settings.credentials_path reads
+# (HOME: expanduser("~") for the default credentials location).
+ENV_NAMES = ("COCALC_HOST", "COCALC_API_KEY", "COCALC_PROJECT_ID", "COCALC_MAGIC_CREDENTIALS",
+             "XDG_CONFIG_HOME", "HOME")
+RACY_SECONDS = 2.0
+_RACY_NS = int(RACY_SECONDS * 1e9)
+
+
+def _environment() -> tuple:
+    """The values of ``ENV_NAMES`` (None when unset), compared with the previous call's.
+
+    ``os.environ.get`` runs four Python-level functions per name (Mapping.get, __getitem__,
+    encodekey, decodevalue); CPython's ``os.environ`` keeps the raw values in ``_data``, which is
+    what ``os.environ[...] = ...`` and ``del`` update, so the raw (undecoded) values are read from
+    there: equal raw values are equal strings. Any other mapping falls back to ``.get``."""
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    encodekey = getattr(environ, "encodekey", None)
+    if isinstance(data, dict) and encodekey is not None:
+        if _ENCODED[0] is not encodekey:
+            _ENCODED[:] = [encodekey, tuple(encodekey(name) for name in ENV_NAMES)]
+        return tuple(map(data.get, _ENCODED[1]))
+    return tuple(environ.get(name) for name in ENV_NAMES)
+
+
+_ENCODED: list = [None, ()]  # [os.environ.encodekey, ENV_NAMES as encoded keys of os.environ._data]
+
+
+class SettingsCache:
+    """The last ``settings.resolve`` result and the key it was resolved for."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[tuple, Any] | None = None   # (key, Settings): swapped as one object
+        self._path: tuple[tuple, str] | None = None    # (environment, credentials path)
+        self.resolved = 0  # how many times settings were resolved for real (tests read it)
+
+    def clear(self) -> None:
+        """Forget the cached settings (after ``%cocalc login``/``logout``: belt and braces)."""
+        self._entry = None
+
+    def _credentials_path(self, env: tuple) -> str:
+        cached = self._path
+        if cached is not None and cached[0] == env:
+            return cached[1]
+        from .settings import credentials_path
+
+        path = str(credentials_path())
+        self._path = (env, path)
+        return path
+
+    def get(self, project: str | None, config: Mapping[str, Any]):
+        """``settings.resolve(project=project, config=config)``, from the cache when still valid.
+
+        Raises ValueError as ``resolve`` does (a failed resolution is never cached)."""
+        env = _environment()
+        try:
+            st = os.stat(self._credentials_path(env))
+        except OSError:
+            stamp, racy = None, False
+        else:
+            changed = max(st.st_mtime_ns, st.st_ctime_ns)
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            racy = time.time_ns() - changed < _RACY_NS
+        key = (project, tuple(config.items()), env, stamp)
+        entry = self._entry
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        from .settings import resolve
+
+        value = resolve(project=project, config=config)
+        self.resolved += 1
+        self._entry = None if racy else (key, value)
+        return value
