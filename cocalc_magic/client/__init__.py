@@ -17,9 +17,11 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote, urlsplit
 
@@ -33,6 +35,7 @@ from ..errors import (
     PermissionDenied,
     ProtocolError,
     ServerTimeout,
+    classify,
 )
 from ..settings import SecretStr, Settings, mask, redact
 from .backend import Backend
@@ -50,6 +53,7 @@ from .models import (
     ProjectInfo,
     ProjectList,
     UserInfo,
+    parse_time,
 )
 from .jobs import ExecJob, _finish
 from .progress import Progress
@@ -168,8 +172,6 @@ class CoCalc:
                 self._backend = current
                 text = error_in(reply.data)
                 if text is None and isinstance(reply.data, dict) and "now" in reply.data:
-                    from .models import parse_time
-
                     return Pong(now=parse_time(reply.data["now"]), latency_s=time.perf_counter() - started,
                                 api="current")
                 return None
@@ -212,8 +214,6 @@ class CoCalc:
             words = search.lower().split()
             rows = [r for r in rows
                     if all_words(words, f"{r['title']} {r['description']} {r['project_id']}".lower())]
-        from datetime import datetime, timezone
-
         epoch = datetime.fromtimestamp(0, tz=timezone.utc)
         rows.sort(key=lambda r: (r["last_edited"] or r["created"] or epoch), reverse=True)
         items = [ProjectInfo(project_id=r["project_id"], title=r["title"], description=r["description"],
@@ -562,8 +562,6 @@ class Project:
         self._check_path(path)
         result = self.exec("base64", path)
         if result.exit_code != 0:
-            from ..errors import classify
-
             raise classify(result.stderr.strip() or f"could not read {path}", endpoint="exec base64")
         return base64.b64decode("".join(result.stdout.split()))
 
@@ -620,8 +618,6 @@ class Project:
 
 
 def _q(text: str) -> str:
-    import shlex
-
     return shlex.quote(text)
 
 
@@ -644,8 +640,6 @@ def sign_in_for_key(host: str, email: str, password: str, key_name: str = "cocal
         reply = t.post("/api/v2/api-keys", {"action": "create", "name": key_name}, endpoint="/api/v2/api-keys")
         text = error_in(reply.data)
         if text is not None:
-            from ..errors import classify
-
             raise classify(text, status=reply.status, endpoint="/api/v2/api-keys")
         rows = (reply.data or {}).get("response") if isinstance(reply.data, dict) else None
         secret = rows[0].get("secret") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None

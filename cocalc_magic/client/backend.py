@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
@@ -220,6 +219,3 @@ class Backend(ABC):
     def signal(self, project_id: str, pid: int, signal: int = 15) -> None:
         raise NotImplementedError
 
-
-def shell_quote(path: str) -> str:
-    return shlex.quote(path)

@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -386,8 +387,6 @@ def _html_error(status: int, content: bytes, endpoint: str, host: str) -> CoCalc
     """An HTML page where JSON was expected: a proxy's error page, a login page, a 404 page."""
     title = ""
     low = content[:4000].decode("utf-8", "replace")
-    import re
-
     m = re.search(r"<title[^>]*>(.*?)</title>", low, re.I | re.S)
     if m:
         title = " ".join(m.group(1).split())[:80]

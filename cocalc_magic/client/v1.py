@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import InvalidRequest, ProtocolError
+from ..errors import InvalidRequest, ProtocolError, classify
 from .backend import (
     LISTING_SCRIPT,
     V1_FORM_LIMIT,
@@ -158,8 +158,6 @@ class V1Backend(Backend):
                                         "timeout": 30}, timeout=self.t.timeout + 30)
         if result.exit_code != 0:
             text = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "listing failed"
-            from ..errors import classify
-
             raise classify(text, endpoint="/api/v1/project_exec (listing)")
         try:
             rows = json.loads(result.stdout)
