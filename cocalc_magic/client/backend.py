@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from ..errors import AuthenticationError, CoCalcError, InvalidRequest, NotFound, ServerTimeout, classify
+from ..errors import CoCalcError, InvalidRequest, NotFound, ServerTimeout
 from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
 from .transport import Transport, error_in
 
@@ -129,13 +129,7 @@ class Backend(ABC):
         """``data`` unless it is an error answer, which becomes the right exception."""
         text = error_in(data)
         if text is not None:
-            err = classify(text, status=status, endpoint=endpoint)
-            if isinstance(err, AuthenticationError) and not self.t.has_key:
-                err = AuthenticationError(
-                    f"no API key is set, and the server wants one ({text})", status=status, endpoint=endpoint,
-                    server_message=text,
-                    hint="Set COCALC_API_KEY, pass CoCalc(api_key=...), or run `%cocalc login`")
-            raise err
+            raise self.t.classify(text, status, endpoint)
         return data
 
     # -- account / hub ------------------------------------------------------

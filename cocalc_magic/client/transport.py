@@ -113,10 +113,6 @@ class Transport:
         self.calls = 0  # requests sent (retries included): tests and benchmarks read it
         self.retried = 0
 
-    @property
-    def has_key(self) -> bool:
-        return bool(self._api_key)
-
     def __repr__(self) -> str:
         return f"Transport(host={self.host!r}, api_key={mask(self._api_key) if self._api_key else None!r})"
 
@@ -280,12 +276,7 @@ class Transport:
             value = _NOT_JSON
         if status >= 400:
             text = _error_text(value, content)
-            err = classify(text, status=status, endpoint=endpoint)
-            if isinstance(err, AuthenticationError) and not self._api_key:
-                err = AuthenticationError(
-                    f"no API key is set, and the server wants one ({text})", status=status, endpoint=endpoint,
-                    server_message=text,
-                    hint="Set COCALC_API_KEY, pass CoCalc(api_key=...), or run `%cocalc login`")
+            err = self.classify(text, status, endpoint)
             err.reached = True  # type: ignore[attr-defined]
             raise err
         if value is _NOT_JSON:
@@ -297,6 +288,17 @@ class Transport:
             err.reached = True  # type: ignore[attr-defined]
             raise err
         return Reply(status=status, data=value, elapsed=elapsed)
+
+    def classify(self, text: str, status: int | None, endpoint: str) -> CoCalcError:
+        """The error for an error text the server sent; an authentication failure without a key
+        says to set one."""
+        err = classify(text, status=status, endpoint=endpoint)
+        if isinstance(err, AuthenticationError) and not self._api_key:
+            err = AuthenticationError(
+                f"no API key is set, and the server wants one ({text})", status=status, endpoint=endpoint,
+                server_message=text,
+                hint="Set COCALC_API_KEY, pass CoCalc(api_key=...), or run `%cocalc login`")
+        return err
 
     # ------------------------------------------------------------------ other requests
     def head_headers(self, url: str, timeout: float | None = None) -> tuple[int, dict[str, str]]:
