@@ -71,6 +71,27 @@ def exec_timeout_error(text: str, timeout: float | None, endpoint: str, status: 
     return None
 
 
+def exec_failure(text: str, timeout: float | None, endpoint: str, status: int) -> ExecResult | None:
+    """What an exec's error answer stands for: ServerTimeout raised when the command was killed
+    at its timeout, the result of a non-zero exit, or None (another error, left to ``check``)."""
+    err = exec_timeout_error(text, timeout, endpoint, status)
+    if err:
+        raise err
+    return exec_error_to_result(text)
+
+
+def exec_result(data: dict[str, Any]) -> ExecResult:
+    """An exec answer (or a finished async job's status) as an ExecResult."""
+    return ExecResult(stdout=data.get("stdout") or "", stderr=data.get("stderr") or "",
+                      exit_code=int(data.get("exit_code") or 0))
+
+
+def names(rows: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``{account_id: {"first_name", "last_name"}}`` from a get-names answer."""
+    return {k: {"first_name": v.get("first_name", ""), "last_name": v.get("last_name", "")}
+            for k, v in rows.items()}
+
+
 def project_info_row(row: dict[str, Any]) -> dict[str, Any]:
     """A projects-table row with the state flattened and the times parsed."""
     state = row.get("state")

@@ -17,9 +17,10 @@ from .backend import (
     CURRENT_LIMIT,
     ENVELOPE,
     Backend,
-    exec_error_to_result,
-    exec_timeout_error,
+    exec_failure,
+    exec_result,
     listing_entries,
+    names,
     user_info,
 )
 from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
@@ -132,9 +133,7 @@ class CurrentBackend(Backend):
         return [user_info(r) for r in rows or []]
 
     def get_usernames(self, account_ids: list[str]) -> dict[str, dict[str, str]]:
-        names = self.hub("system.getNames", list(account_ids), idempotent=True) or {}
-        return {k: {"first_name": v.get("first_name", ""), "last_name": v.get("last_name", "")}
-                for k, v in names.items()}
+        return names(self.hub("system.getNames", list(account_ids), idempotent=True) or {})
 
     def add_collaborator(self, project_id: str, account_id: str) -> None:
         self.hub("projects.addCollaborator", {"opts": {"project_id": project_id, "account_id": account_id}})
@@ -156,17 +155,13 @@ class CurrentBackend(Backend):
         data = self.project(project_id, "system.exec", args, timeout=timeout, raw=True)
         text = error_in(data)
         if text is not None:
-            err = exec_timeout_error(text, opts.get("timeout"), endpoint, 200)
-            if err:
-                raise err
-            result = exec_error_to_result(text)
+            result = exec_failure(text, opts.get("timeout"), endpoint, 200)
             if result:
                 return result
             self.check(data, endpoint)
         if not isinstance(data, dict):
             raise ProtocolError(f"unexpected exec answer: {json.dumps(data)[:200]}", endpoint=endpoint)
-        return ExecResult(stdout=data.get("stdout") or "", stderr=data.get("stderr") or "",
-                          exit_code=int(data.get("exit_code") or 0))
+        return exec_result(data)
 
     def exec_async(self, project_id: str, opts: dict[str, Any]) -> dict[str, Any] | None:
         args = {k: v for k, v in {**opts, "err_on_exit": False, "async_call": True}.items() if v is not None}

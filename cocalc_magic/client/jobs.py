@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CoCalcError, CommandFailed, ServerTimeout
+from .backend import exec_result, exec_timeout_error
 from .models import ExecResult
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ class ExecJob:
     def _absorb(self, info: dict[str, Any]) -> None:
         status = info.get("status")
         if status == "error":
-            from .backend import exec_timeout_error
-
             err = exec_timeout_error(str(info.get("stderr") or ""), self._opts.get("timeout"),
                                      "/api/conat/project system.exec (async_get)", 200)
             if err is not None:  # killed at its timeout: an error, as for a blocking exec
@@ -85,8 +84,7 @@ class ExecJob:
                 self._done.set()
                 return
         if status in ("completed", "error"):
-            self._result = ExecResult(stdout=info.get("stdout") or "", stderr=info.get("stderr") or "",
-                                      exit_code=int(info.get("exit_code") or 0))
+            self._result = exec_result(info)
             self._done.set()
 
     @property

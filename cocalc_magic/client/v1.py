@@ -18,9 +18,10 @@ from .backend import (
     V1_JSON_LIMIT,
     ENVELOPE,
     Backend,
-    exec_error_to_result,
-    exec_timeout_error,
+    exec_failure,
+    exec_result,
     listing_entries,
+    names,
     user_info,
 )
 from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
@@ -102,9 +103,7 @@ class V1Backend(Backend):
 
     def get_usernames(self, account_ids: list[str]) -> dict[str, dict[str, str]]:
         data = self.call("get_usernames", {"account_ids": list(account_ids)}, idempotent=True)
-        names = data.get("usernames") or {}
-        return {k: {"first_name": v.get("first_name", ""), "last_name": v.get("last_name", "")}
-                for k, v in names.items()}
+        return names(data.get("usernames") or {})
 
     def add_collaborator(self, project_id: str, account_id: str) -> None:
         self.call("add_collaborator", {"project_id": project_id, "account_id": account_id})
@@ -127,16 +126,10 @@ class V1Backend(Backend):
                             timeout=timeout, limit=V1_JSON_LIMIT)
         data = reply.data
         if isinstance(data, dict) and data.get("event") == "error":
-            text = str(data.get("error"))
-            err = exec_timeout_error(text, opts.get("timeout"), endpoint, reply.status)
-            if err:
-                raise err
-            result = exec_error_to_result(text)
+            result = exec_failure(str(data.get("error")), opts.get("timeout"), endpoint, reply.status)
             if result:
                 return result
-        data = self.check(data, endpoint, reply.status)
-        return ExecResult(stdout=data.get("stdout") or "", stderr=data.get("stderr") or "",
-                          exit_code=int(data.get("exit_code") or 0))
+        return exec_result(self.check(data, endpoint, reply.status))
 
     def write(self, project_id: str, path: str, content: str) -> None:
         fields = {"project_id": project_id, "path": path, "content": content}
