@@ -162,17 +162,15 @@ class CoCalc:
             started = time.perf_counter()
             current = CurrentBackend(self._transport)
             try:
-                reply = self._transport.post("/api/conat/hub", {"name": "system.ping", "args": []},
-                                             endpoint="/api/conat/hub system.ping (probe)", idempotent=True)
+                answer = current.probe()
             except (NotFound, ProtocolError) as err:
                 if err.status is None or err.status >= 500:
                     raise
                 log.debug("no conat bridge at %s (%s); trying the legacy API", self.host, err)
             else:
                 self._backend = current
-                text = error_in(reply.data)
-                if text is None and isinstance(reply.data, dict) and "now" in reply.data:
-                    return Pong(now=parse_time(reply.data["now"]), latency_s=time.perf_counter() - started,
+                if error_in(answer) is None and isinstance(answer, dict) and "now" in answer:
+                    return Pong(now=parse_time(answer["now"]), latency_s=time.perf_counter() - started,
                                 api="current")
                 return None
             legacy = V1Backend(self._transport)
@@ -630,23 +628,7 @@ def sign_in_for_key(host: str, email: str, password: str, key_name: str = "cocal
     _settings.register_secret(password)
     t = Transport(host, None, _settings.DEFAULT_TIMEOUT, retries=1, keep_cookies=True)
     try:
-        reply = t.post("/api/v2/auth/sign-in", {"email": email, "password": password},
-                       endpoint="/api/v2/auth/sign-in")
-        text = error_in(reply.data)
-        if text is not None:
-            raise AuthenticationError(f"sign-in failed: {text}", status=reply.status,
-                                      endpoint="/api/v2/auth/sign-in", server_message=text,
-                                      hint="Check the email address and password")
-        reply = t.post("/api/v2/api-keys", {"action": "create", "name": key_name}, endpoint="/api/v2/api-keys")
-        text = error_in(reply.data)
-        if text is not None:
-            raise classify(text, status=reply.status, endpoint="/api/v2/api-keys")
-        rows = (reply.data or {}).get("response") if isinstance(reply.data, dict) else None
-        secret = rows[0].get("secret") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
-        if not secret:
-            raise ProtocolError("the server created no API key (no secret in the answer)",
-                                endpoint="/api/v2/api-keys")
-        return SecretStr(secret)
+        return SecretStr(CurrentBackend(t).sign_in_for_key(email, password, key_name))
     finally:
         t.close()
 

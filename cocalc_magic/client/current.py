@@ -38,23 +38,29 @@ class CurrentBackend(Backend):
     # -- raw calls ----------------------------------------------------------------
     def hub(self, name: str, *args: Any, idempotent: bool = False, timeout: float | None = None,
             raw: bool = False) -> Any:
-        timeout = self.t.timeout if timeout is None else timeout
-        body = {"name": name, "args": list(args), "timeout": int(timeout * 1000)}
-        endpoint = f"{HUB} {name}"
-        reply = self.t.post(HUB, body, endpoint=endpoint, idempotent=idempotent, timeout=timeout + SLACK,
-                            limit=CURRENT_LIMIT)
-        return reply.data if raw else self.check(reply.data, endpoint, reply.status)
+        return self._bridge(HUB, None, name, args, idempotent, timeout, raw)
 
     def project(self, project_id: str | None, name: str, *args: Any, idempotent: bool = False,
                 timeout: float | None = None, raw: bool = False) -> Any:
+        return self._bridge(PROJECT, project_id, name, args, idempotent, timeout, raw)
+
+    def _bridge(self, bridge: str, project_id: str | None, name: str, args: tuple[Any, ...], idempotent: bool,
+                timeout: float | None, raw: bool) -> Any:
+        """One call on a conat bridge: the return value (or the raw answer with ``raw``)."""
         timeout = self.t.timeout if timeout is None else timeout
         body: dict[str, Any] = {"name": name, "args": list(args), "timeout": int(timeout * 1000)}
         if project_id:
             body["project_id"] = project_id
-        endpoint = f"{PROJECT} {name}"
-        reply = self.t.post(PROJECT, body, endpoint=endpoint, idempotent=idempotent, timeout=timeout + SLACK,
+        endpoint = f"{bridge} {name}"
+        reply = self.t.post(bridge, body, endpoint=endpoint, idempotent=idempotent, timeout=timeout + SLACK,
                             limit=CURRENT_LIMIT)
         return reply.data if raw else self.check(reply.data, endpoint, reply.status)
+
+    def probe(self) -> Any:
+        """The detection probe: ``system.ping`` on the hub bridge, its raw answer. A server of the
+        legacy generation answers it with a 404 or an HTML page (NotFound / ProtocolError)."""
+        return self.t.post(HUB, {"name": "system.ping", "args": []}, endpoint=f"{HUB} system.ping (probe)",
+                           idempotent=True).data
 
     def v2(self, path: str, body: dict[str, Any], *, idempotent: bool = False) -> Any:
         endpoint = f"/api/v2/{path}"
@@ -124,6 +130,27 @@ class CurrentBackend(Backend):
             raise err
         data = self.check(data, endpoint, reply.status)
         return Account(account_id=data["account_id"], api_key=None)
+
+    def sign_in_for_key(self, email: str, password: str, key_name: str) -> str:
+        """Sign in (the transport keeps the cookie) and create an account API key; its secret."""
+        reply = self.t.post("/api/v2/auth/sign-in", {"email": email, "password": password},
+                            endpoint="/api/v2/auth/sign-in")
+        text = error_in(reply.data)
+        if text is not None:
+            raise AuthenticationError(f"sign-in failed: {text}", status=reply.status,
+                                      endpoint="/api/v2/auth/sign-in", server_message=text,
+                                      hint="Check the email address and password")
+        reply = self.t.post("/api/v2/api-keys", {"action": "create", "name": key_name},
+                            endpoint="/api/v2/api-keys")
+        text = error_in(reply.data)
+        if text is not None:
+            raise classify(text, status=reply.status, endpoint="/api/v2/api-keys")
+        rows = (reply.data or {}).get("response") if isinstance(reply.data, dict) else None
+        secret = rows[0].get("secret") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+        if not secret:
+            raise ProtocolError("the server created no API key (no secret in the answer)",
+                                endpoint="/api/v2/api-keys")
+        return secret
 
     def user_search(self, query: str, limit: int | None) -> list[UserInfo]:
         opts: dict[str, Any] = {"query": query}
