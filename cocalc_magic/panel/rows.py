@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
+def get_field(obj: Any, name: str, default: Any = None) -> Any:
+    """``obj[name]`` for a dict, ``obj.name`` for anything else (models or look-alikes)."""
     if isinstance(obj, dict):
         return obj.get(name, default)
     return getattr(obj, name, default)
@@ -34,11 +35,11 @@ def project_rows(projects: Iterable[Any]) -> list[dict]:
     """One row per project, newest first (never-edited ones last)."""
     rows = [
         {
-            "project_id": str(_get(p, "project_id", "")),
-            "title": str(_get(p, "title", "") or ""),
-            "description": str(_get(p, "description", "") or ""),
-            "state": str(_get(p, "state", "") or ""),
-            "last_edited": _iso(_get(p, "last_edited")),
+            "project_id": str(get_field(p, "project_id", "")),
+            "title": str(get_field(p, "title", "") or ""),
+            "description": str(get_field(p, "description", "") or ""),
+            "state": str(get_field(p, "state", "") or ""),
+            "last_edited": _iso(get_field(p, "last_edited")),
         }
         for p in projects
     ]
@@ -56,17 +57,17 @@ def file_rows(entries: Iterable[Any], show_hidden: bool = False) -> list[dict]:
     (CoCalc's `.x.ipynb.sage-jupyter2` and friends) are left out unless asked for."""
     rows = []
     for e in entries:
-        name = str(_get(e, "name", ""))
+        name = str(get_field(e, "name", ""))
         if not name or (name.startswith(".") and not show_hidden):
             continue
-        isdir = bool(_get(e, "isdir", False))
+        isdir = bool(get_field(e, "isdir", False))
         rows.append(
             {
                 "name": name,
                 "isdir": isdir,
                 "notebook": (not isdir) and is_notebook(name),
-                "size": int(_get(e, "size", 0) or 0),
-                "mtime": _iso(_get(e, "mtime")),
+                "size": int(get_field(e, "size", 0) or 0),
+                "mtime": _iso(get_field(e, "mtime")),
             }
         )
 
@@ -76,13 +77,3 @@ def file_rows(entries: Iterable[Any], show_hidden: bool = False) -> list[dict]:
 
     rows.sort(key=order)
     return rows
-
-
-def join_path(folder: str, name: str) -> str:
-    folder = folder.strip("/")
-    return f"{folder}/{name}" if folder else name
-
-
-def parent_path(path: str) -> str:
-    path = path.strip("/")
-    return path.rsplit("/", 1)[0] if "/" in path else ""

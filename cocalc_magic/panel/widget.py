@@ -14,7 +14,6 @@ shown twice does not record every reply twice.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,14 +21,10 @@ import anywidget
 import traitlets as t
 
 from . import rows, texts
+from .rows import get_field
 
 _HERE = Path(__file__).parent
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 MAX_REPLIES = 500  # history kept in ``panel.replies``
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
 class CoCalcPanel(anywidget.AnyWidget):
@@ -216,21 +211,21 @@ class CoCalcPanel(anywidget.AnyWidget):
             handle = cc.default_project()
         elif hasattr(project, "project_id"):
             handle = project
-        elif isinstance(project, str) and _UUID.match(project) and not need_handle:
+        elif isinstance(project, str) and not need_handle and _is_uuid(project):
             title = next((p["title"] for p in self.projects if p["project_id"] == project), "")
             return project, title, None  # no lookup needed: the id is all the embed needs
         else:
             handle = cc.project(project)
-        return str(handle.project_id), str(_get(handle, "title", "") or ""), handle
+        return str(handle.project_id), str(get_field(handle, "title", "") or ""), handle
 
     def _embed(self, embed: Any, project_id: str, path: str, title: str, for_view: str | None = None) -> None:
         kiosk_url = str(embed.kiosk_url)
-        origin = str(_get(embed, "origin", "") or "")
-        framing = _get(embed, "framing")
-        new_tab = _get(embed, "new_tab_url") or kiosk_url
-        if framing is not None and not _get(framing, "allowed", True):
+        origin = str(get_field(embed, "origin", "") or "")
+        framing = get_field(embed, "framing")
+        new_tab = get_field(embed, "new_tab_url") or kiosk_url
+        if framing is not None and not get_field(framing, "allowed", True):
             self.opened = {}
-            reason = _get(framing, "reason", "") or "the server forbids framing"
+            reason = get_field(framing, "reason", "") or "the server forbids framing"
             self.status_line = texts.one_line(f"CoCalc does not allow embedding here ({reason}). Use “Open in new tab”.")
             self._deliver({"kind": "blocked", "reason": self.status_line, "new_tab_url": new_tab, "path": path}, for_view)
             return
@@ -240,11 +235,11 @@ class CoCalcPanel(anywidget.AnyWidget):
             "title": title,
             "kiosk_url": kiosk_url,
             "origin": origin,
-            "api": str(_get(embed, "api", "") or self.api),
+            "api": str(get_field(embed, "api", "") or self.api),
         }
         line = texts.event_text("loading", {"path": path})
-        token_error = _get(embed, "token_error")
-        if token_error and not _get(embed, "signin_url"):
+        token_error = get_field(embed, "token_error")
+        if token_error and not get_field(embed, "signin_url"):
             line += texts.one_line(f" Not signing in: {token_error}")
         self.status_line = line
         # The only place a token leaves the kernel: a custom message (not saved with widget state).
@@ -254,7 +249,7 @@ class CoCalcPanel(anywidget.AnyWidget):
                 "project_id": project_id,
                 "path": path,
                 "kiosk_url": kiosk_url,
-                "signin_url": _get(embed, "signin_url"),
+                "signin_url": get_field(embed, "signin_url"),
                 "new_tab_url": new_tab,
                 "origin": origin,
                 "api": self.opened["api"],
@@ -340,6 +335,12 @@ class CoCalcPanel(anywidget.AnyWidget):
                 cb(reply)
             except Exception as exc:  # noqa: BLE001
                 self.status_line = texts.one_line(f"on_reply callback failed: {texts.error_text(exc)}")
+
+
+def _is_uuid(text: str) -> bool:
+    from ..client import is_uuid  # loaded already: the panel has a client by now
+
+    return is_uuid(text)
 
 
 def open_view(client: Any, project: Any, path: str, *, token: bool = True, height: int = 600) -> CoCalcPanel:
