@@ -14,26 +14,19 @@ import os
 import secrets
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import access, homes
 from .conat import RemoteError, error, inject_first, js_str, lookup, read_prop, spread_args, type_error
 from .store import is_uuid, now_ms
+from .userquery import iso
 
 AUTH_TOKEN_TTL_S = 24 * 3600  # conat era default (auth-token.ts)
 BAN_TIME_S = 30.0  # wrong password: (caller, target) blocked for 30 s
 USER_SEARCH_LIMIT = 50
 ADMIN_SEARCH_LIMIT = 10000  # a guess; only caps admin searches
-
-
-def iso(ms: float | None) -> str | None:
-    """A JavaScript Date as JSON: ``2026-11-26T21:12:36.604Z``."""
-    if ms is None:
-        return None
-    dt = datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(dt.microsecond / 1000):03d}Z"
 
 
 def _int_ms(v: float | None) -> int | None:
@@ -190,7 +183,8 @@ async def revoke_user_auth_token(ctx, account_id, token=None, *args):
     return None
 
 
-def _key_row(row: dict | None, secret: str | None = None) -> dict | None:
+def key_row(row: dict | None, secret: str | None = None) -> dict | None:
+    """An api-keys row as CoCalc answers it (the conat hub and ``/api/v2/api-keys`` alike)."""
     if row is None:
         return None
     out = {"id": row["id"], "account_id": row["account_id"], "expire": iso(row["expire"]),
@@ -242,8 +236,8 @@ def manage_api_keys(ctx, account_id: str, opts: dict) -> list | None:
                     "SELECT * FROM api_keys WHERE account_id=? AND project_id IS NULL ORDER BY created DESC",
                     (account_id,),
                 )
-            return [_key_row(r) for r in rows]
-        return [_key_row(one(key_id))]
+            return [key_row(r) for r in rows]
+        return [key_row(one(key_id))]
     if action == "delete":
         if project_id:
             store.execute("DELETE FROM api_keys WHERE id=? AND project_id=?", (key_id, project_id))
@@ -254,7 +248,7 @@ def manage_api_keys(ctx, account_id: str, opts: dict) -> list | None:
         name = js_str(opts.get("name")) if opts.get("name") is not None else ""
         row, secret = store.create_api_key(account_id, project_id=project_id, name=name,
                                            expire=_expire_ms(opts.get("expire")))
-        return [_key_row(row, secret)]
+        return [key_row(row, secret)]
     if action == "edit":
         row = one(key_id)
         if row is None:

@@ -15,8 +15,9 @@ import tornado.web
 
 from .app import BaseHandler
 from .nextapi import BODY_LIMIT, NextApiHandler
+from .hub_api import key_row
 from .store import is_uuid
-from .userquery import iso, parse_time
+from .userquery import parse_time
 
 REMEMBER_ME_TTL_S = 180 * 24 * 3600  # "about 6 months" (recorded cookie expiry)
 MAX_KEYS_PER_ACCOUNT = 100_000
@@ -132,16 +133,6 @@ class SignInHandler(V2Handler):
             self.write_json({"account_id": account_id})
 
 
-def _key_row(row: dict, with_secret: str | None = None) -> dict:
-    if with_secret is None:
-        return {"id": row["id"], "account_id": row["account_id"], "expire": iso(row["expire"]),
-                "created": iso(row["created"]), "name": row["name"], "trunc": row["trunc"],
-                "last_active": iso(row["last_active"])}
-    return {"id": row["id"], "account_id": row["account_id"], "expire": iso(row["expire"]),
-            "created": iso(row["created"]), "name": row["name"], "last_active": iso(row["last_active"]),
-            "trunc": row["trunc"], "secret": with_secret}
-
-
 class ApiKeysHandler(V2Handler):
     """``{"action": "get"|"create"|"delete"|"edit", project_id?, name?, expire?, id?}``."""
 
@@ -181,8 +172,8 @@ class ApiKeysHandler(V2Handler):
         if action == "get":
             if key_id is not None:
                 row = own(key_id)
-                return {"response": [_key_row(row)] if row else []}
-            return {"response": [_key_row(r) for r in store.api_keys(account_id, project_id)]}
+                return {"response": [key_row(row)] if row else []}
+            return {"response": [key_row(r) for r in store.api_keys(account_id, project_id)]}
         if action == "create":
             count = store.query_one("SELECT COUNT(*) AS n FROM api_keys WHERE account_id=?", (account_id,))["n"]
             if count >= MAX_KEYS_PER_ACCOUNT:
@@ -190,7 +181,7 @@ class ApiKeysHandler(V2Handler):
             expire = self._expire(body.get("expire"))
             row, secret = store.create_api_key(account_id, project_id=project_id, name=str(body.get("name") or ""),
                                                expire=expire)
-            return {"response": [_key_row(row, secret)]}
+            return {"response": [key_row(row, secret)]}
         if action == "delete":
             if key_id is not None and own(key_id):
                 store.delete_api_key(key_id)
