@@ -45,8 +45,12 @@ async def _bounded(coro, timeout_s: float, subject: str, name: Any) -> Any:
         return await asyncio.wait_for(asyncio.shield(task), timeout_s)
     except asyncio.TimeoutError:
         task.add_done_callback(_swallow)
-        shown = name if isinstance(name, str) else "undefined"
-        raise RemoteError(f"timeout - callHub: subject='{subject}', name='{shown}', code='408' ") from None
+        raise RemoteError(f"timeout - callHub: subject='{subject}', name='{_shown(name)}', code='408' ") from None
+
+
+def _shown(name: Any) -> str:
+    """The function name as conat's error texts show it."""
+    return name if isinstance(name, str) else "undefined"
 
 
 def _swallow(task: asyncio.Future) -> None:
@@ -55,6 +59,19 @@ def _swallow(task: asyncio.Future) -> None:
 
 
 class BridgeHandler(NextApiHandler):
+    def params_and_caller(self) -> tuple[dict, access.Caller | None] | None:
+        """The body and whom its key belongs to (None: unknown key); None once an answer was
+        sent (a body that does not parse, a missing or malformed Authorization header)."""
+        params = self.params_or_reply()
+        if params is None:
+            return None
+        try:
+            key = self.api_key()
+        except AuthProblem as exc:
+            self.write_json({"error": str(exc)})
+            return None
+        return params, access.resolve_key(self.ctx, key)
+
     async def reply(self, fn) -> None:
         try:
             result = await fn()
@@ -75,15 +92,10 @@ class BridgeHandler(NextApiHandler):
 
 class HubBridge(BridgeHandler):
     async def post(self) -> None:
-        params = self.params_or_reply()
-        if params is None:
+        got = self.params_and_caller()
+        if got is None:
             return
-        try:
-            key = self.api_key()
-        except AuthProblem as exc:
-            self.write_json({"error": str(exc)})
-            return
-        caller = access.resolve_key(self.ctx, key)
+        params, caller = got
         if caller is None or not caller.account_id:
             self.write_json({"error": HUB_NOT_SIGNED_IN})
             return
@@ -97,15 +109,10 @@ class HubBridge(BridgeHandler):
 
 class ProjectBridge(BridgeHandler):
     async def post(self) -> None:
-        params = self.params_or_reply()
-        if params is None:
+        got = self.params_and_caller()
+        if got is None:
             return
-        try:
-            key = self.api_key()
-        except AuthProblem as exc:
-            self.write_json({"error": str(exc)})
-            return
-        caller = access.resolve_key(self.ctx, key)
+        params, caller = got
         if caller is None:
             self.write_json({"error": PROJECT_NOT_SIGNED_IN})
             return
@@ -134,9 +141,8 @@ class ProjectBridge(BridgeHandler):
         if csid not in (0, "0"):
             # No compute servers here: nothing listens on that subject. conat's text for it
             # (the real bridge would first wait for interest until its timeout; a guess).
-            shown = name if isinstance(name, str) else "undefined"
             self.write_json({"error": f"request -- no subscribers matching '{subject}' - callHub: "
-                                      f"subject='{subject}', name='{shown}', code='503' "})
+                                      f"subject='{subject}', name='{_shown(name)}', code='503' "})
             return
 
         async def forward() -> Any:

@@ -7,18 +7,16 @@ the ``remember_me`` cookie first, else the API key; an invalid key is simply "no
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from . import access
-from .app import AuthProblem, BaseHandler, _form_to_dict
+from .app import AuthProblem, BaseHandler
 
 # Next.js' default API body parser limit "1mb" (bytes.parse → 1048576). CoCalc sets no
 # sizeLimit, so this is the limit; the 413 text is Next's ApiError message. A guess: the exact
 # reply of cocalc.com to an oversize body was never recorded.
 BODY_LIMIT = 1024 * 1024
 BODY_LIMIT_TEXT = "Body exceeded 1mb limit"
-
 
 
 class InvalidJSON(Exception):
@@ -45,18 +43,10 @@ class NextApiHandler(BaseHandler):
         """``getParams(req)``: the parsed POST body; ``{}`` for other methods and body types."""
         if self.request.method != "POST":
             return {}
-        body = self.request.body or b""
-        kind = self.body_kind()
-        if kind == "json":
-            if not body.strip():
-                return {}
-            try:
-                return json.loads(body)
-            except ValueError:
-                raise InvalidJSON() from None
-        if kind == "form":
-            return _form_to_dict(body)
-        return {}
+        try:
+            return self.params()
+        except ValueError:
+            raise InvalidJSON() from None
 
     def params_or_reply(self) -> dict | None:
         """The body as a dict (non-objects read as ``{}``), or None once 400 was sent."""
