@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable
 
 from . import homes
 from .app import AuthProblem, BaseHandler, NotFoundHandler
+from .conat import js_str
 from .execute import ExecOptions, project_env, run
 from .store import is_uuid, new_uuid, now_ms
 from .userquery import UserQueryError, is_public, iso, parse_time, user_query
@@ -137,7 +138,7 @@ NOT_API = {
     "version", "local_hub", "send_verification_email", "admin_reset_password", "webapp_error",
     "project_set_quotas", "query_cancel", "query_get_changefeed_ids", "get_user_info",
     "jupyter_start_pool", "stripe_customer", "stripe_plans", "purchase_license_resp",
-    "jupyter_execute_response", "chatgpt_response", "syncdoc_history", "user_auth_token",
+    "jupyter_execute_response", "chatgpt_response", "syncdoc_history",
 }
 
 
@@ -151,21 +152,6 @@ class V1Error(Exception):
 
 def _js_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _js_str(value: Any) -> str:
-    """How JavaScript's template strings print a value (arrays join with commas)."""
-    if value is None:
-        return "undefined"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join("" if v is None else _js_str(v) for v in value)
-    if isinstance(value, dict):
-        return "[object Object]"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def build_message(event: str, body: dict) -> dict:
@@ -214,9 +200,9 @@ def _number(value: Any, name: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise V1Error(f"{name} must be a number, not '{_js_str(value)}'") from None
+        raise V1Error(f"{name} must be a number, not '{js_str(value)}'") from None
     if not math.isfinite(number):
-        raise V1Error(f"{name} must be a finite number, not '{_js_str(value)}'")
+        raise V1Error(f"{name} must be a finite number, not '{js_str(value)}'")
     return number
 
 
@@ -311,7 +297,7 @@ class V1Handler(BaseHandler):
         """CoCalc's ``get_project(mesg, permission)``: the project id, or V1Error with its texts."""
         if not is_uuid(project_id):
             label = "Read" if perm == "read" else "Write"
-            raise V1Error(f"{label} access denied -- invalid project_id -- {_js_str(project_id)}")
+            raise V1Error(f"{label} access denied -- invalid project_id -- {js_str(project_id)}")
         allowed = self.store.project(project_id) is not None and (
             caller.admin or caller.id == project_id or self.store.group(project_id, caller.account_id) is not None
         )
@@ -399,7 +385,7 @@ class V1Handler(BaseHandler):
         if not caller.account_id:
             return self.ok("changed_password", m, error={"other": "no account for this key (a project key cannot change a password)"})
         acct = self.store.account(caller.account_id)
-        if acct["password_hash"] and not self.store.check_password(caller.account_id, _js_str(m.get("old_password") or "")):
+        if acct["password_hash"] and not self.store.check_password(caller.account_id, js_str(m.get("old_password") or "")):
             return self.ok("changed_password", m, error="invalid old password")
         new = m["new_password"]
         if not isinstance(new, str):
@@ -411,13 +397,13 @@ class V1Handler(BaseHandler):
 
     async def m_change_email_address(self, m: dict, caller: Caller) -> dict:
         """hub/password.coffee at V1-FULL: failures inside changed_email_address (recorded)."""
-        new = _js_str(m["new_email_address"]).lower()
+        new = js_str(m["new_email_address"]).lower()
         if not _EMAIL.fullmatch(new):
             return self.ok("changed_email_address", m, error="email_invalid")
         if m["account_id"] != caller.account_id:
             return self.ok("changed_email_address", m, error="account_id in mesg is not what user is signed in as")
         acct = self.store.account(caller.account_id)
-        if acct["password_hash"] and not self.store.check_password(caller.account_id, _js_str(m.get("password") or "")):
+        if acct["password_hash"] and not self.store.check_password(caller.account_id, js_str(m.get("password") or "")):
             return self.ok("changed_email_address", m, error="invalid_password")
         other = self.store.account_by_email(new)
         if other and other["account_id"] != caller.account_id:
@@ -433,13 +419,13 @@ class V1Handler(BaseHandler):
         description = m.get("description")
         try:
             project_id = self.store.create_project(
-                caller.account_id, "" if title is None else _js_str(title),
-                "" if description is None else _js_str(description),
+                caller.account_id, "" if title is None else js_str(title),
+                "" if description is None else js_str(description),
             )
             if m.get("image"):
-                self.store.update_project(project_id, compute_image=_js_str(m["image"]))
+                self.store.update_project(project_id, compute_image=js_str(m["image"]))
         except Exception as exc:  # noqa: BLE001
-            raise V1Error(f"Failed to create new project '{_js_str(title)}' -- {_js_json(str(exc))}") from None
+            raise V1Error(f"Failed to create new project '{js_str(title)}' -- {_js_json(str(exc))}") from None
         reply = self.ok("project_created", m, project_id=project_id)
         if _truthy(m.get("start")):
             self.runtime.request_start(project_id)  # answered before the project runs, as CoCalc does
@@ -465,7 +451,7 @@ class V1Handler(BaseHandler):
         pid = self.access(caller, m["project_id"], "write")
         command = m["command"]
         if not isinstance(command, str):
-            command = _js_str(command)
+            command = js_str(command)
         if command == "smc-jupyter":
             raise V1Error("do not run smc-jupyter directly")
         args = m.get("args")
@@ -473,7 +459,7 @@ class V1Handler(BaseHandler):
             args = []
         elif not isinstance(args, list):
             args = [args]
-        args = [_js_str(a) for a in args]
+        args = [js_str(a) for a in args]
         timeout = _number(m.get("timeout", 10), "timeout")
         max_output = m.get("max_output")
         max_output = int(_number(max_output, "max_output")) if max_output is not None else None
@@ -486,7 +472,7 @@ class V1Handler(BaseHandler):
         opts = ExecOptions(command=command, args=args, cwd=cwd, timeout=timeout, max_output=max_output,
                            bash=_truthy(m.get("bash")))
         outcome = await run(opts, project_env(home, pid), self.runtime.processes, pid)
-        prefix = f"Error executing command '{command}' with args '{_js_str(args)}' -- "
+        prefix = f"Error executing command '{command}' with args '{js_str(args)}' -- "
         if outcome.killed:
             raise V1Error(f"{prefix}killed command '{outcome.spawned}', undefined, undefined")
         stdout, stderr = outcome.stdout, outcome.stderr
@@ -502,7 +488,7 @@ class V1Handler(BaseHandler):
     async def _read_one(self, caller: Caller, project_id: Any, path: Any) -> str:
         pid = self.access(caller, project_id, "read")
         if not isinstance(path, str):
-            raise V1Error(f"Error: path must be a string, not '{_js_str(path)}'")
+            raise V1Error(f"Error: path must be a string, not '{js_str(path)}'")
         await self.runtime.ensure_running(pid)
         try:
             return await self.in_thread(homes.read_text, self.store.home(pid), path)
@@ -530,9 +516,9 @@ class V1Handler(BaseHandler):
         pid = self.access(caller, m["project_id"], "write")
         path, content = m["path"], m["content"]
         if not isinstance(path, str) or not path:
-            raise V1Error(f"Error: path must be a non-empty string, not '{_js_str(path)}'")
+            raise V1Error(f"Error: path must be a non-empty string, not '{js_str(path)}'")
         if not isinstance(content, str):
-            content = _js_str(content) if not isinstance(content, (dict, list)) else _js_json(content)
+            content = js_str(content) if not isinstance(content, (dict, list)) else _js_json(content)
         await self.runtime.ensure_running(pid)
         try:
             await self.in_thread(homes.write_text, self.store.home(pid), path, content)
@@ -545,14 +531,14 @@ class V1Handler(BaseHandler):
         src, target = m["src_project_id"], m["target_project_id"]
         for name, value in (("src_project_id", src), ("target_project_id", target)):
             if not is_uuid(value):
-                raise V1Error(f"{name}='{_js_str(value)}' not valid")
+                raise V1Error(f"{name}='{js_str(value)}' not valid")
         self._copy_write_access(caller, target)
         self._copy_read_access(caller, src)
         op = _CopyOp.from_mesg(m)
         copy_id = new_uuid()
         scheduled = parse_time(m["scheduled"]) if m.get("scheduled") is not None else None
         if m.get("scheduled") is not None and scheduled is None:
-            raise V1Error(f"scheduled='{_js_str(m['scheduled'])}' is not a valid date")
+            raise V1Error(f"scheduled='{js_str(m['scheduled'])}' is not a valid date")
         self.store.execute(
             "INSERT INTO copy_paths (id, time, source_project_id, source_path, target_project_id, target_path,"
             " overwrite_newer, delete_missing, backup, scheduled, exclude) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -589,13 +575,13 @@ class V1Handler(BaseHandler):
     # hub/copy-path.ts: its access checks and texts
     def _copy_read_access(self, caller: Caller, project_id: Any) -> None:
         if not is_uuid(project_id):
-            raise V1Error(f"invalid src_project_id={_js_str(project_id)}")
+            raise V1Error(f"invalid src_project_id={js_str(project_id)}")
         if not self.can_write(caller, project_id):
             raise V1Error(f"ACCESS BLOCKED -- No read access to source project -- {project_id}")
 
     def _copy_write_access(self, caller: Caller, project_id: Any) -> None:
         if not is_uuid(project_id):
-            raise V1Error(f"invalid target_project_id={_js_str(project_id)}")
+            raise V1Error(f"invalid target_project_id={js_str(project_id)}")
         if not self.can_write(caller, project_id):
             raise V1Error(f"ACCESS BLOCKED -- No write access to target project -- {project_id}")
 
@@ -608,12 +594,12 @@ class V1Handler(BaseHandler):
         except (TypeError, ValueError, AttributeError, OverflowError):
             n = -1
         if n < 0 or n > maximum:
-            raise V1Error(f"ILLEGAL VALUE {name}='{_js_str(value)}' (must be in [0, {maximum}])")
+            raise V1Error(f"ILLEGAL VALUE {name}='{js_str(value)}' (must be in [0, {maximum}])")
         return n
 
     def _copy_op_row(self, caller: Caller, copy_id: Any, not_yet_done: bool = False) -> dict:
         if not is_uuid(copy_id):
-            raise V1Error(f'invalid input syntax for type uuid: "{_js_str(copy_id)}"')
+            raise V1Error(f'invalid input syntax for type uuid: "{js_str(copy_id)}"')
         sql = "SELECT * FROM copy_paths WHERE id=?"
         if not_yet_done:
             sql += " AND scheduled IS NOT NULL AND finished IS NULL"
@@ -644,7 +630,7 @@ class V1Handler(BaseHandler):
             params.append(target)
         if m.get("src_path") is not None:
             where.append("source_path=?")
-            params.append(_js_str(m["src_path"]))
+            params.append(js_str(m["src_path"]))
         pending = m.get("pending")
         if m.get("failed") in (True, "true"):  # all failed ones are implicitly also finished
             where.append("error IS NOT NULL")
@@ -668,9 +654,9 @@ class V1Handler(BaseHandler):
     async def m_copy_public_path_between_projects(self, m: dict, caller: Caller) -> dict:
         src, target = m["src_project_id"], m["target_project_id"]
         if not is_uuid(target) or not self.can_write(caller, target):
-            raise V1Error(f"user must have write access to target project {_js_str(target)}")
+            raise V1Error(f"user must have write access to target project {js_str(target)}")
         if not is_uuid(src) or not is_public(self.store, src, str(m["src_path"])):
-            raise V1Error(f"path '{_js_str(m['src_path'])}' of project with id '{_js_str(src)}' is not public")
+            raise V1Error(f"path '{js_str(m['src_path'])}' of project with id '{js_str(src)}' is not public")
         op = _CopyOp.from_mesg(m)
         await self.runtime.ensure_running(target)
         try:
@@ -683,11 +669,11 @@ class V1Handler(BaseHandler):
     async def m_user_auth(self, m: dict, caller: Caller) -> dict:
         target, password = m["account_id"], m["password"]
         bans = self.ctx.caches.setdefault("v1_user_auth_ban", {})
-        ban_key = (caller.id, _js_str(target))
+        ban_key = (caller.id, js_str(target))
         banned_at = bans.get(ban_key)
         if banned_at is not None and time.time() - banned_at < 60:
             raise V1Error("banned -- please wait at least 60s before trying again")
-        password = password if isinstance(password, str) else _js_str(password)
+        password = password if isinstance(password, str) else js_str(password)
         exists = is_uuid(target) and self.store.account(target) is not None
         if not (password == "" and caller.admin and exists):
             if not exists or not password or not self.store.check_password(target, password):
@@ -713,7 +699,7 @@ class V1Handler(BaseHandler):
         for pid, acct in zip(projects, accounts):
             for value in (pid, acct):
                 if not is_uuid(value):
-                    raise V1Error(f'Error: invalid input syntax for type uuid: "{_js_str(value)}"')
+                    raise V1Error(f'Error: invalid input syntax for type uuid: "{js_str(value)}"')
             if not self.can_write(caller, pid):
                 raise V1Error(f"Error: user {caller.id} does not have write access to project {pid}")
         for pid, acct in zip(projects, accounts):
@@ -724,7 +710,7 @@ class V1Handler(BaseHandler):
         pid = self.access(caller, m["project_id"], "write")
         acct = m["account_id"]
         if not is_uuid(acct):
-            raise V1Error(f'invalid input syntax for type uuid: "{_js_str(acct)}"')
+            raise V1Error(f'invalid input syntax for type uuid: "{js_str(acct)}"')
         self.store.remove_user(pid, acct)  # removing an owner is a silent no-op, as in CoCalc
         return self.ok("success", m)
 
@@ -732,13 +718,13 @@ class V1Handler(BaseHandler):
         pid = self.access(caller, m["project_id"], "write")
         acct = m["account_id"]
         if not is_uuid(acct):
-            raise V1Error(f'invalid input syntax for type uuid: "{_js_str(acct)}"')
+            raise V1Error(f'invalid input syntax for type uuid: "{js_str(acct)}"')
         self.store.add_user(pid, acct, "collaborator")  # no e-mail is sent by a local server
         return self.ok("success", m)
 
     async def m_invite_noncloud_collaborators(self, m: dict, caller: Caller) -> dict:
         pid = self.access(caller, m["project_id"], "write")
-        to = _js_str(m["to"])
+        to = js_str(m["to"])
         if len(to) > 1024:
             raise V1Error("Specify less recipients when adding collaborators to project.")
         addresses = [x for x in re.sub(r"\s", ",", to).replace(";", ",").split(",") if x]
@@ -782,7 +768,7 @@ class V1Handler(BaseHandler):
         if not caller.admin:
             limit = min(limit, 50)
         limit = max(limit, 0)
-        return self.ok("user_search_results", m, results=self._user_search(_js_str(m["query"]), limit, admin))
+        return self.ok("user_search_results", m, results=self._user_search(js_str(m["query"]), limit, admin))
 
     def _user_search(self, query: str, limit: int, admin: bool) -> list[dict]:
         """server/accounts/search.ts: an account id or one e-mail address exactly; otherwise
@@ -857,7 +843,7 @@ class V1Handler(BaseHandler):
     async def m_disconnect_from_project(self, m: dict, caller: Caller) -> dict:
         pid = m["project_id"]
         if not is_uuid(pid):
-            raise V1Error(f"unable to disconnect from project {_js_str(pid)} -- project_id must be specified and valid")
+            raise V1Error(f"unable to disconnect from project {js_str(pid)} -- project_id must be specified and valid")
         if not self.can_write(caller, pid):
             raise V1Error(f"unable to disconnect from project {pid} -- must have write access")
         return self.ok("success", m)
@@ -865,7 +851,7 @@ class V1Handler(BaseHandler):
     async def m_log_client_error(self, m: dict, caller: Caller) -> dict:
         self.store.execute(
             "INSERT INTO client_error_log (account_id, time, error) VALUES (?,?,?)",
-            (caller.id, now_ms(), _js_str(m["error"])[:10_000]),
+            (caller.id, now_ms(), js_str(m["error"])[:10_000]),
         )
         return self.ok("success", m)
 
@@ -927,15 +913,15 @@ class _CopyOp:
 
     @classmethod
     def from_mesg(cls, m: dict) -> "_CopyOp":
-        src_path = _js_str(m["src_path"])
+        src_path = js_str(m["src_path"])
         target_path = m.get("target_path")
-        target_path = src_path if target_path is None else _js_str(target_path)
+        target_path = src_path if target_path is None else js_str(target_path)
         exclude = m.get("exclude")
         if exclude is not None and not isinstance(exclude, list):
             exclude = [exclude]
         return cls(m["src_project_id"], src_path, m["target_project_id"], target_path,
                    _truthy(m.get("overwrite_newer")), _truthy(m.get("delete_missing")),
-                   _truthy(m.get("backup")), [_js_str(e) for e in exclude] if exclude else None)
+                   _truthy(m.get("backup")), [js_str(e) for e in exclude] if exclude else None)
 
     def _excluded(self, name: str) -> bool:
         return any(fnmatch.fnmatch(name, pat) for pat in self.exclude)
