@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from cocalc_magic import errors as E
-from cocalc_magic.client import CoCalc, ExecJob, Project
+from cocalc_magic.client import CoCalc, ExecJob
 from cocalc_magic.client.models import ExecResult, FileEntry, ProjectList
 
 pytestmark = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)

@@ -50,7 +50,7 @@ def assert_one_line(err: E.CoCalcError) -> None:
 
 # (what the server answers on the hub bridge, error class, retried for an idempotent call?)
 HUB_CASES = [
-    ("conat-408", reply_json({"error": f"timeout - callHub: subject='hub.account.x.api', name='system.ping', code='408' "}),
+    ("conat-408", reply_json({"error": "timeout - callHub: subject='hub.account.x.api', name='system.ping', code='408' "}),
      E.ServerTimeout, True),
     ("conat-503", reply_json({"error": "Error: request -- no subscribers matching 'hub.account.x.api' - callHub: "
                                        "subject='hub.account.x.api', name='system.ping', code='503' "}),
