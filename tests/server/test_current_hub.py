@@ -17,11 +17,6 @@ INVALID_UUIDS = "Error: invalid account_id or project_id -- all must be valid uu
 
 
 @pytest.fixture
-def api(cocalc_server):
-    return Raw(cocalc_server.url, cocalc_server.api_key)
-
-
-@pytest.fixture
 def user2(cocalc_server):
     account_id, key, email, password = second_user(cocalc_server)
     return Raw(cocalc_server.url, key), account_id, email, password

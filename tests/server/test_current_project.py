@@ -12,11 +12,6 @@ pytestmark = pytest.mark.parametrize("cocalc_server", ["current"], indirect=True
 
 
 @pytest.fixture
-def api(cocalc_server):
-    return Raw(cocalc_server.url, cocalc_server.api_key)
-
-
-@pytest.fixture
 def pid(api):
     return api.hub("projects.createProject", {"title": "bridge"})
 

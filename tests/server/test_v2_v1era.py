@@ -12,11 +12,6 @@ LATER = ["exec", "projects/update", "projects/delete", "projects/collaborators/l
          "projects/collaborators/add", "projects/collaborators/remove", "accounts/get-names"]
 
 
-@pytest.fixture
-def api(cocalc_server):
-    return Raw(cocalc_server.url, cocalc_server.api_key)
-
-
 @pytest.mark.parametrize("route", LATER)
 def test_routes_added_after_2024_03_are_absent(cocalc_server, route):
     r = requests.post(f"{cocalc_server.url}/api/v2/{route}", json={}, auth=(cocalc_server.api_key, ""), timeout=10)
