@@ -160,6 +160,8 @@ def parser_for(name: str) -> MagicParser:
 
 
 def split(line: str) -> list[str]:
+    if not line:
+        return []
     if not any(c in line for c in "'\"\\#"):  # nothing for shlex to do (it is slow)
         return line.split()
     try:

@@ -5,6 +5,9 @@ means reading the environment, building the credentials file's path and reading 
 file. The result depends only on: the ``use``d project, the ``%config`` values, a few environment
 variables, and the credentials file. So the last result is kept with a key made of exactly those
 (the file by its stat: inode, size, mtime, ctime), and resolved again as soon as any part differs.
+The file supplies only the host and the key, each only when neither ``%config`` nor the environment
+gives it (the documented precedence); when both are given, its contents cannot change the result,
+so it is not even looked at (no stat).
 
 A file written twice within the file system's timestamp granularity (a few ms) could keep its
 stat; so, like git's "racily clean" rule, a file modified less than ``RACY_SECONDS`` ago is never
@@ -21,6 +24,7 @@ from typing import Any, Mapping
 # (HOME: expanduser("~") for the default credentials location).
 ENV_NAMES = ("COCALC_HOST", "COCALC_API_KEY", "COCALC_PROJECT_ID", "COCALC_MAGIC_CREDENTIALS",
              "XDG_CONFIG_HOME", "HOME")
+_HOST, _API_KEY = 0, 1  # their places in ENV_NAMES
 RACY_SECONDS = 2.0
 _RACY_NS = int(RACY_SECONDS * 1e9)
 
@@ -72,14 +76,10 @@ class SettingsCache:
 
         Raises ValueError as ``resolve`` does (a failed resolution is never cached)."""
         env = _environment()
-        try:
-            st = os.stat(self._credentials_path(env))
-        except OSError:
-            stamp, racy = None, False
+        if (config.get("host") or env[_HOST]) and env[_API_KEY]:
+            stamp, racy = "not consulted", False
         else:
-            changed = max(st.st_mtime_ns, st.st_ctime_ns)
-            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            racy = time.time_ns() - changed < _RACY_NS
+            stamp, racy = self._stamp(env)
         key = (project, tuple(config.items()), env, stamp)
         entry = self._entry
         if entry is not None and entry[0] == key:
@@ -90,3 +90,15 @@ class SettingsCache:
         self.resolved += 1
         self._entry = None if racy else (key, value)
         return value
+
+    def _stamp(self, env: tuple) -> tuple[tuple | None, bool]:
+        """The credentials file's identity and times (None: no file), and whether it is too fresh
+        to be trusted from the cache."""
+        try:
+            st = os.stat(self._credentials_path(env))
+        except OSError:
+            return None, False
+        else:
+            changed = max(st.st_mtime_ns, st.st_ctime_ns)
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            return stamp, time.time_ns() - changed < _RACY_NS

@@ -174,3 +174,32 @@ def test_login_and_logout_take_effect(ip, magics, clean_env, monkeypatch, no_rac
 ])
 def test_clock_text_is_strftime(t):
     assert clock_text(t) == t.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def test_file_not_consulted_while_config_or_environment_give_host_and_key(ip, magics, clean_env, monkeypatch,
+                                                                         no_racy_window):
+    from cocalc_magic import settings
+
+    path = settings.credentials_path()
+    write_creds(path, "http://127.0.0.1:7", KEY_A, mtime_s=1_700_000_000)
+    monkeypatch.setenv("COCALC_HOST", "http://127.0.0.1:7")
+    monkeypatch.setenv("COCALC_API_KEY", KEY_B)
+    assert magics.settings().api_key == KEY_B
+    n = resolved(magics)
+    write_creds(path, "http://127.0.0.1:7", KEY_A, mtime_s=1_700_000_100)  # cannot matter: not resolved again
+    assert magics.settings().api_key == KEY_B and resolved(magics) == n
+    assert repr(magics.settings()) == repr(settings.resolve())
+    monkeypatch.delenv("COCALC_API_KEY")  # now the file gives the key
+    s = magics.settings()
+    assert (s.api_key, s.sources["api_key"]) == (KEY_A, f"credentials file ({path})")
+    write_creds(path, "http://127.0.0.1:7", KEY_B, mtime_s=1_700_000_200)
+    assert magics.settings().api_key == KEY_B
+    monkeypatch.setenv("COCALC_API_KEY", KEY_A)
+    monkeypatch.delenv("COCALC_HOST")  # the file gives the host (default_host)
+    run(ip, "%config CoCalcMagics.host = 'http://127.0.0.1:8'")
+    assert (magics.settings().host, magics.settings().api_key) == ("http://127.0.0.1:8", KEY_A)
+    run(ip, "%config CoCalcMagics.host = ''")
+    s = magics.settings()
+    assert (s.host, s.sources["host"]) == ("http://127.0.0.1:7", f"credentials file ({path})")
+    write_creds(path, "http://127.0.0.1:9", KEY_B, mtime_s=1_700_000_300)
+    assert magics.settings().host == "http://127.0.0.1:9"
