@@ -65,9 +65,14 @@ def redact(text: Any) -> str:
         if secret in out:
             out = out.replace(secret, mask(secret))
     # Authorization headers and ?auth_token=/api_key= parameters, whoever's they are
-    out = re.sub(r"(?i)(authorization:\s*(?:basic|bearer)\s+)\S+", r"\1…", out)
-    out = re.sub(r"(?i)([?&](?:auth_token|api_key)=)[^&\s'\"]+", lambda m: m.group(1) + "…", out)
+    out = _AUTH_HEADER_RE.sub(r"\1…", out)
+    out = _AUTH_PARAM_RE.sub(lambda m: m.group(1) + "…", out)
     return out
+
+
+# Compiled once: redact runs for every log record of the package's loggers while a secret is known.
+_AUTH_HEADER_RE = re.compile(r"(?i)(authorization:\s*(?:basic|bearer)\s+)\S+")
+_AUTH_PARAM_RE = re.compile(r"(?i)([?&](?:auth_token|api_key)=)[^&\s'\"]+")
 
 
 class RedactingFilter(logging.Filter):
