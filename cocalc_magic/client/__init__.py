@@ -313,11 +313,11 @@ class CoCalc:
         if token:
             try:
                 t = str(self.auth_token(password=password))
-                signin = (f"{kiosk}&auth_token={quote(t)}" if api == "v1"
-                          else f"{self.host}/auth/impersonate?auth_token={quote(t)}")
+                signin = self._b.signin_url(self.host, kiosk, t)
             except CoCalcError as err:
                 token_error = str(err)
-        new_tab = signin if (signin and api == "v1") else f"{self.host}/projects/{pid}/files/{quote(path)}"
+        new_tab = (signin if (signin and self._b.signin_opens_file)
+                   else f"{self.host}/projects/{pid}/files/{quote(path)}")
         return Embed(kiosk_url=kiosk, signin_url=signin, new_tab_url=new_tab, origin=origin, api=api,
                      framing=self.framing_check(kiosk), token_error=token_error)
 

@@ -153,6 +153,13 @@ class Backend(ABC):
             raise self.t.classify(text, status, endpoint)
         return data
 
+    # -- embedding ----------------------------------------------------------
+    signin_opens_file: bool = False  # whether signin_url also shows the file (a new tab can use it)
+
+    @abstractmethod
+    def signin_url(self, host: str, kiosk_url: str, token: str) -> str:
+        """The URL that signs a browser (an IFrame) in with an auth token."""
+
     # -- account / hub ------------------------------------------------------
     @abstractmethod
     def ping(self) -> datetime | None: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import AuthenticationError, InvalidRequest, ProtocolError, classify
 from .backend import (
@@ -66,6 +67,11 @@ class CurrentBackend(Backend):
         endpoint = f"/api/v2/{path}"
         reply = self.t.post(endpoint, body, endpoint=endpoint, idempotent=idempotent, limit=CURRENT_LIMIT)
         return self.check(reply.data, endpoint, reply.status)
+
+    # -- embedding --------------------------------------------------------------
+    def signin_url(self, host: str, kiosk_url: str, token: str) -> str:
+        # current CoCalc ignores ?auth_token= on the kiosk URL: /auth/impersonate sets the cookie
+        return f"{host}/auth/impersonate?auth_token={quote(token)}"
 
     # -- account ----------------------------------------------------------------
     def ping(self) -> datetime | None:

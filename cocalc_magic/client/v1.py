@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import InvalidRequest, ProtocolError, classify
 from .backend import (
@@ -47,6 +48,13 @@ class V1Backend(Backend):
             raise ProtocolError(f"expected a {expect!r} message, got {data.get('event')!r}",
                                 status=reply.status, endpoint=endpoint)
         return data
+
+    # -- embedding --------------------------------------------------------------
+    signin_opens_file = True
+
+    def signin_url(self, host: str, kiosk_url: str, token: str) -> str:
+        # the legacy app reads ?auth_token= on any page, the kiosk URL included
+        return f"{kiosk_url}&auth_token={quote(token)}"
 
     # -- account ----------------------------------------------------------------
     def ping(self) -> datetime | None:
