@@ -62,7 +62,7 @@ def v1_raw_call(s: requests.Session, url: str, body: dict) -> object:
 
 def measure(ops: dict[str, dict[str, callable]], rounds: int) -> dict[str, dict[str, list[float]]]:
     times: dict[str, dict[str, list[float]]] = {op: {impl: [] for impl in impls} for op, impls in ops.items()}
-    for op, impls in ops.items():  # warm up every path (connections, caches)
+    for impls in ops.values():  # warm up every path (connections, caches)
         for fn in impls.values():
             for _ in range(5):
                 fn()
