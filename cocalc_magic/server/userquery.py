@@ -60,6 +60,12 @@ def parse_time(value: Any) -> float | None:
     return None
 
 
+def _pg_uuid(pid: Any) -> None:
+    """PostgreSQL's refusal of a value that is not a UUID where one is expected."""
+    if not is_uuid(pid):
+        raise UserQueryError(f'postgresql error: invalid input syntax for type uuid: "{pid}"')
+
+
 def _has_null_leaf(obj: Any) -> bool:
     if obj is None:
         return True
@@ -225,8 +231,7 @@ def _project_rows(caller: _Caller, body: dict) -> list[dict]:
     store = caller.store
     pid = body.get("project_id")
     if pid is not None:
-        if not is_uuid(pid):
-            raise UserQueryError(f'postgresql error: invalid input syntax for type uuid: "{pid}"')
+        _pg_uuid(pid)
         p = store.project(pid)
         return [p] if p and caller.can_read(pid) else []
     if caller.project_id:
@@ -289,8 +294,7 @@ def _set_projects(caller: _Caller, body: dict) -> None:
     pid = body.get("project_id")
     if pid is None:
         raise UserQueryError("FATAL: project_id must be specified")  # guess: the primary key is required
-    if not is_uuid(pid):
-        raise UserQueryError(f'postgresql error: invalid input syntax for type uuid: "{pid}"')
+    _pg_uuid(pid)
     store = caller.store
     p = store.project(pid)
     if not p or not caller.can_write(pid):
@@ -473,8 +477,7 @@ def _get_public_paths(caller: _Caller, table: str, body: dict, multi: bool) -> l
     pid = body.get("project_id")
     if not pid:
         raise UserQueryError("FATAL: project_id must be specified")  # pg_where "project_id = $::UUID"
-    if not is_uuid(pid):
-        raise UserQueryError(f'postgresql error: invalid input syntax for type uuid: "{pid}"')
+    _pg_uuid(pid)
     if not caller.can_read(pid):
         raise UserQueryError("FATAL: you do not have read access to this project")
     out = []
@@ -495,8 +498,7 @@ def _set_public_paths(caller: _Caller, body: dict) -> None:
     pid, path = body.get("project_id"), body.get("path")
     if not pid or path is None:
         raise UserQueryError("FATAL: project_id and path must be specified")  # guess
-    if not is_uuid(pid):
-        raise UserQueryError(f'postgresql error: invalid input syntax for type uuid: "{pid}"')
+    _pg_uuid(pid)
     if not caller.store.project(pid) or not caller.can_write(pid):
         raise UserQueryError("FATAL: user must be an admin")
     set_public_path(caller.store, pid, str(path), description=body.get("description"),

@@ -154,6 +154,12 @@ def _js_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _pg_uuid(value: Any) -> None:
+    """PostgreSQL's refusal of a value that is not a UUID where one is expected."""
+    if not is_uuid(value):
+        raise V1Error(f'invalid input syntax for type uuid: "{js_str(value)}"')
+
+
 def build_message(event: str, body: dict) -> dict:
     """CoCalc's ``message[event](body)`` in strict mode; raises Invalid with its texts."""
     if "event" in body:
@@ -598,8 +604,7 @@ class V1Handler(BaseHandler):
         return n
 
     def _copy_op_row(self, caller: Caller, copy_id: Any, not_yet_done: bool = False) -> dict:
-        if not is_uuid(copy_id):
-            raise V1Error(f'invalid input syntax for type uuid: "{js_str(copy_id)}"')
+        _pg_uuid(copy_id)
         sql = "SELECT * FROM copy_paths WHERE id=?"
         if not_yet_done:
             sql += " AND scheduled IS NOT NULL AND finished IS NULL"
@@ -709,16 +714,14 @@ class V1Handler(BaseHandler):
     async def m_remove_collaborator(self, m: dict, caller: Caller) -> dict:
         pid = self.access(caller, m["project_id"], "write")
         acct = m["account_id"]
-        if not is_uuid(acct):
-            raise V1Error(f'invalid input syntax for type uuid: "{js_str(acct)}"')
+        _pg_uuid(acct)
         self.store.remove_user(pid, acct)  # removing an owner is a silent no-op, as in CoCalc
         return self.ok("success", m)
 
     async def m_invite_collaborator(self, m: dict, caller: Caller) -> dict:
         pid = self.access(caller, m["project_id"], "write")
         acct = m["account_id"]
-        if not is_uuid(acct):
-            raise V1Error(f'invalid input syntax for type uuid: "{js_str(acct)}"')
+        _pg_uuid(acct)
         self.store.add_user(pid, acct, "collaborator")  # no e-mail is sent by a local server
         return self.ok("success", m)
 
