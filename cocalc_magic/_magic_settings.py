@@ -30,23 +30,8 @@ _RACY_NS = int(RACY_SECONDS * 1e9)
 
 
 def _environment() -> tuple:
-    """The values of ``ENV_NAMES`` (None when unset), compared with the previous call's.
-
-    ``os.environ.get`` runs four Python-level functions per name (Mapping.get, __getitem__,
-    encodekey, decodevalue); CPython's ``os.environ`` keeps the raw values in ``_data``, which is
-    what ``os.environ[...] = ...`` and ``del`` update, so the raw (undecoded) values are read from
-    there: equal raw values are equal strings. Any other mapping falls back to ``.get``."""
-    environ = os.environ
-    data = getattr(environ, "_data", None)
-    encodekey = getattr(environ, "encodekey", None)
-    if isinstance(data, dict) and encodekey is not None:
-        if _ENCODED[0] is not encodekey:
-            _ENCODED[:] = [encodekey, tuple(encodekey(name) for name in ENV_NAMES)]
-        return tuple(map(data.get, _ENCODED[1]))
-    return tuple(environ.get(name) for name in ENV_NAMES)
-
-
-_ENCODED: list = [None, ()]  # [os.environ.encodekey, ENV_NAMES as encoded keys of os.environ._data]
+    """The values of ``ENV_NAMES`` (None when unset), compared with the previous call's."""
+    return tuple(map(os.environ.get, ENV_NAMES))
 
 
 class SettingsCache:
