@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -31,6 +30,7 @@ import tornado.web
 from . import homes, render
 from .app import BaseHandler, ServerContext
 from .render import esc
+from .signin import set_sign_in_cookies
 from .store import is_uuid
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -70,10 +70,6 @@ def block_origin(origin: str, hosts: list[str], allow_http_parents: bool = False
         elif origin.endswith(f"https://{allowed}"):
             return False
     return True
-
-
-def _cookie_expiry(ttl_s: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(seconds=ttl_s)
 
 
 def _json_for_script(obj: object) -> str:
@@ -123,14 +119,7 @@ class PageHandler(BaseHandler):
     def set_signed_in(self, account_id: str, ttl_s: float, account_cookie: bool) -> None:
         """The ``remember_me`` cookie (HttpOnly, SameSite from the site setting, Secure only over
         https) and, on the current generation, the readable ``account_id`` cookie."""
-        value = self.store.create_session(account_id, ttl_s)
-        secure = self.request.protocol == "https"
-        samesite = (self.store.setting("samesite_remember_me") or "strict").lower()
-        expires = _cookie_expiry(ttl_s)
-        if account_cookie:
-            self.set_cookie("account_id", account_id, path="/", expires=expires, secure=secure)
-        self.set_cookie("remember_me", value, path="/", expires=expires, httponly=True, samesite=samesite,
-                        secure=secure or samesite == "none")
+        set_sign_in_cookies(self, account_id, ttl_s, account_cookie)
         self._account = account_id
 
     def url_without_token(self) -> str:

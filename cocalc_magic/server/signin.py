@@ -93,12 +93,20 @@ def sign_in(handler: BaseHandler, email: Any, password: Any) -> tuple[str | None
     return account_id, None
 
 
-def set_sign_in_cookies(handler: tornado.web.RequestHandler, account_id: str, ttl_s: float = REMEMBER_ME_TTL_S) -> None:
-    """``remember_me`` (httponly, SameSite=strict) and the readable ``account_id`` cookie."""
-    value = handler.ctx.store.create_session(account_id, ttl_s)  # type: ignore[attr-defined]
+def set_sign_in_cookies(handler: tornado.web.RequestHandler, account_id: str, ttl_s: float = REMEMBER_ME_TTL_S,
+                        account_cookie: bool = True) -> None:
+    """CoCalc's set-sign-in-cookies.ts: ``remember_me`` (HttpOnly; SameSite from the site setting
+    ``samesite_remember_me``, strict by default; Secure over https or with SameSite=None) and,
+    with ``account_cookie``, the readable ``account_id`` cookie."""
+    store = handler.ctx.store  # type: ignore[attr-defined]
+    value = store.create_session(account_id, ttl_s)
+    secure = handler.request.protocol == "https"
+    samesite = (store.setting("samesite_remember_me") or "strict").capitalize()
     expires = time.time() + ttl_s
-    handler.set_cookie("account_id", account_id, path="/", expires=expires)
-    handler.set_cookie("remember_me", value, path="/", expires=expires, httponly=True, samesite="Strict")
+    if account_cookie:
+        handler.set_cookie("account_id", account_id, path="/", expires=expires, secure=secure)
+    handler.set_cookie("remember_me", value, path="/", expires=expires, httponly=True, samesite=samesite,
+                       secure=secure or samesite == "None")
 
 
 # ---------------------------------------------------------------------------- handlers

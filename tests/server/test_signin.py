@@ -44,6 +44,23 @@ def test_sign_in_sets_cookies_and_answers_account_id(cocalc_server):
 
 
 @GENERATIONS
+def test_sign_in_cookie_follows_the_samesite_site_setting(cocalc_server):
+    """set-sign-in-cookies.ts takes SameSite from the site setting samesite_remember_me, for the
+    v2 sign-in as for /auth/impersonate (an admin may relax it for cross-site embedding)."""
+    store = cocalc_server.ctx.store
+    before = store.setting("samesite_remember_me")  # the server is shared: put it back afterwards
+    try:
+        store.set_setting("samesite_remember_me", "lax")
+        acct, email, password = new_account(cocalc_server)
+        r = v2(cocalc_server, "auth/sign-in", {"email": email, "password": password})
+        assert r.json() == {"account_id": acct}
+        remember_me = [c for c in r.raw.headers.getlist("Set-Cookie") if c.startswith("remember_me=")]
+        assert len(remember_me) == 1 and "SameSite=Lax" in remember_me[0] and "HttpOnly" in remember_me[0]
+    finally:
+        store.set_setting("samesite_remember_me", before)
+
+
+@GENERATIONS
 def test_sign_in_error_texts(cocalc_server):
     acct, email, password = new_account(cocalc_server)
     cases = [
