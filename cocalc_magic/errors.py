@@ -190,6 +190,16 @@ _HINTS = {
 }
 
 
+# HTTP statuses that say what happened when the text does not (checked after _RULES).
+_BY_STATUS: dict[int, tuple[type[CoCalcError], str]] = {
+    429: (RateLimited, "the server is throttling these requests"),
+    404: (NotFound, "not found"),
+    413: (InvalidRequest, "the request is larger than the server accepts"),
+    401: (AuthenticationError, "the server did not accept the credentials"),
+    403: (PermissionDenied, "this account may not do that"),
+}
+
+
 def classify(
     text: str,
     *,
@@ -207,20 +217,9 @@ def classify(
                                 endpoint=endpoint, server_message=text, hint=_NO_FILE_HINT)
             return cls(f"{what}: {text}", status=status, endpoint=endpoint, server_message=text,
                        retryable=retryable, hint=_HINTS.get(what))
-    if status == 429:
-        return RateLimited(f"the server is throttling these requests: {text}", status=status,
-                           endpoint=endpoint, server_message=text)
-    if status == 404:
-        return NotFound(f"not found: {text}", status=status, endpoint=endpoint, server_message=text)
-    if status == 413:
-        return InvalidRequest(f"the request is larger than the server accepts: {text}", status=status,
-                              endpoint=endpoint, server_message=text)
-    if status in (401,):
-        return AuthenticationError(f"the server did not accept the credentials: {text}", status=status,
-                                   endpoint=endpoint, server_message=text)
-    if status in (403,):
-        return PermissionDenied(f"this account may not do that: {text}", status=status,
-                                endpoint=endpoint, server_message=text)
+    if status in _BY_STATUS:
+        cls, what = _BY_STATUS[status]
+        return cls(f"{what}: {text}", status=status, endpoint=endpoint, server_message=text)
     if status is not None and status >= 500:
         return ServerError(f"the server failed: {text}", status=status, endpoint=endpoint,
                            server_message=text, retryable=status in (502, 503, 504))
