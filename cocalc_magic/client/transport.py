@@ -411,9 +411,8 @@ def _raise_if_retryable_text(reply: Reply, endpoint: str) -> None:
     """conat 408/503 come back as HTTP 200 ``{"error": ...}``: surface them so they are retried."""
     data = reply.data
     if isinstance(data, dict) and isinstance(data.get("error"), str):
-        text = data["error"]
-        if "code='408'" in text or "code='503'" in text or "no subscribers matching" in text:
-            err = classify(text, status=reply.status, endpoint=endpoint)
+        err = classify(data["error"], status=reply.status, endpoint=endpoint)
+        if err.retryable:  # errors.py's rules say which texts are worth another try
             err.reached = True  # type: ignore[attr-defined]
             raise err
 
