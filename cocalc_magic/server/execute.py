@@ -84,11 +84,12 @@ class ProcessRegistry:
     def kill_all(self, project_id: str) -> int:
         pids = self._pids.pop(project_id, set())
         for pid in pids:
-            _killpg(pid)
+            killpg(pid)
         return len(pids)
 
 
-def _killpg(pid: int) -> None:
+def killpg(pid: int) -> None:
+    """SIGKILL a process group (a command and its children); gone already is fine."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -153,10 +154,10 @@ async def run(
             out, err = await asyncio.wait_for(proc.communicate(), timeout=max(0.001, float(opts.timeout)))
         except asyncio.TimeoutError:
             killed = True
-            _killpg(proc.pid)
+            killpg(proc.pid)
             out, err = await proc.communicate()
         except asyncio.CancelledError:
-            _killpg(proc.pid)
+            killpg(proc.pid)
             raise
     finally:
         if registry is not None:

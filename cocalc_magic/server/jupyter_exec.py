@@ -18,7 +18,7 @@ import os
 import sys
 
 from .conat import RemoteError, error, js_str
-from .execute import project_env
+from .execute import killpg, project_env
 
 KERNELS = ("python3", "python")  # names we answer to (CoCalc installs call it python3)
 DEFAULT_TIMEOUT_S = 90.0
@@ -162,11 +162,11 @@ async def jupyter_execute(ctx, project_id: str, opts: dict) -> list:
                 proc.communicate(json.dumps({"input": code, "history": history}).encode()), timeout
             )
         except asyncio.TimeoutError:
-            _kill(proc.pid)
+            killpg(proc.pid)
             await proc.wait()
             raise error(f"timeout -- execution took longer than {js_str(timeout)} seconds") from None
         except asyncio.CancelledError:
-            _kill(proc.pid)
+            killpg(proc.pid)
             raise
     finally:
         registry.discard(project_id, proc.pid)
@@ -176,15 +176,6 @@ async def jupyter_execute(ctx, project_id: str, opts: dict) -> list:
         detail = err.decode("utf-8", "replace").strip().splitlines()
         raise error(f"the kernel died: {detail[-1] if detail else 'no output'}")
     return outputs + json.loads(text.rsplit(marker, 1)[1])
-
-
-def _kill(pid: int) -> None:
-    import signal
-
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 __all__ = ["jupyter_execute", "kernel_specs"]
