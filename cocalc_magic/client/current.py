@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import AuthenticationError, InvalidRequest, ProtocolError, classify
+from ..errors import AuthenticationError, InvalidRequest, ProtocolError, ServerError, classify
 from .backend import (
     CURRENT_LIMIT,
     ENVELOPE,
@@ -129,9 +129,8 @@ class CurrentBackend(Backend):
         if isinstance(data, dict) and data.get("issues"):
             issues = data["issues"]
             text = "; ".join(f"{k}: {v}" for k, v in issues.items()) if isinstance(issues, dict) else str(issues)
-            err_cls = InvalidRequest
-            err = classify(text, status=reply.status, endpoint=endpoint, default=err_cls)
-            if type(err).__name__ == "ServerError":
+            err = classify(text, status=reply.status, endpoint=endpoint, default=InvalidRequest)
+            if type(err) is ServerError:
                 err = InvalidRequest(f"the account was not created: {text}", endpoint=endpoint, server_message=text)
             raise err
         data = self.check(data, endpoint, reply.status)
