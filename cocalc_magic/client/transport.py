@@ -201,7 +201,7 @@ class Transport:
                     _raise_if_retryable_text(reply, endpoint)
                 return reply
             except CoCalcError as err:
-                reached = getattr(err, "reached", True)
+                reached = getattr(err, "reached", True)  # only a connection error can say False
                 may_retry = err.retryable and (idempotent or not reached)
                 if not may_retry or attempt > self.retries:
                     raise
@@ -238,12 +238,10 @@ class Transport:
                 endpoint=endpoint,
                 hint="The server may be overloaded or the call slow: try again, or pass a larger timeout=",
             )
-            err.reached = True  # type: ignore[attr-defined]
             raise err from _quiet(exc)
         except requests.exceptions.ChunkedEncodingError as exc:
             err = ProtocolError(f"the answer from {self.host} was cut off before its end", endpoint=endpoint,
                                 retryable=True)
-            err.reached = True  # type: ignore[attr-defined]
             raise err from _quiet(exc)
         except requests.exceptions.ConnectionError as exc:
             reached = not _never_connected(exc)
@@ -264,7 +262,6 @@ class Transport:
                 f"{self.host} redirects this request{f' to {redact(location)}' if location else ''} instead of "
                 f"answering it", status=status, endpoint=endpoint,
                 hint="Use the address it redirects to as the host (often https:// instead of http://)")
-            err.reached = True  # type: ignore[attr-defined]
             raise err
         text_like = content.lstrip()[:1]
         looks_html = "html" in ctype.lower() or text_like == b"<"
@@ -277,7 +274,6 @@ class Transport:
         if status >= 400:
             text = _error_text(value, content)
             err = self.classify(text, status, endpoint)
-            err.reached = True  # type: ignore[attr-defined]
             raise err
         if value is _NOT_JSON:
             preview = _one_line_preview(content)
@@ -285,7 +281,6 @@ class Transport:
                 f"the answer from {self.host} is not JSON ({len(content)} bytes: {preview!r}); it may be "
                 f"truncated or come from a proxy",
                 status=status, endpoint=endpoint)
-            err.reached = True  # type: ignore[attr-defined]
             raise err
         return Reply(status=status, data=value, elapsed=elapsed)
 
@@ -403,7 +398,6 @@ def _html_error(status: int, content: bytes, endpoint: str, host: str) -> CoCalc
                             hint="The server behind the proxy is down or restarting; try again in a moment")
     else:
         err = ProtocolError(f"{host} answered {page} instead of JSON", status=status, endpoint=endpoint)
-    err.reached = True  # type: ignore[attr-defined]
     return err
 
 
@@ -413,7 +407,6 @@ def _raise_if_retryable_text(reply: Reply, endpoint: str) -> None:
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         err = classify(data["error"], status=reply.status, endpoint=endpoint)
         if err.retryable:  # errors.py's rules say which texts are worth another try
-            err.reached = True  # type: ignore[attr-defined]
             raise err
 
 
