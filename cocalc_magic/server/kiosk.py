@@ -229,13 +229,10 @@ class PageHandler(BaseHandler):
 class AppHandler(PageHandler):
     def get(self) -> None:
         app_name = self.get_query_argument("get_api_key", None)
-        if app_name is not None:
-            try:  # owned by the v1-server helper; /app must work before it lands
-                from .signin import render_get_api_key_page
-            except ImportError:
-                render_get_api_key_page = None
-            if render_get_api_key_page is not None:
-                return render_get_api_key_page(self, app_name)
+        if app_name is not None:  # the seed's key-for-an-app sign-in page
+            from . import signin
+
+            return signin.render_get_api_key_page(self, app_name)
         token_error = self.consume_v1_token()
         account_id = self.account()
         kiosk = self.get_query_argument("fullscreen", "") == "kiosk"
