@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import CoCalcError
+
 
 def one_line(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
@@ -16,8 +18,7 @@ def one_line(text: str, limit: int = 300) -> str:
 def error_text(exc: BaseException) -> str:
     """A client error as one line: CoCalcError messages already say what to do; anything else
     gets its type so that it is recognisable (never a traceback in the widget)."""
-    names = {c.__name__ for c in type(exc).__mro__}
-    if "CoCalcError" in names:
+    if isinstance(exc, CoCalcError):
         return one_line(str(exc))
     return one_line(f"{type(exc).__name__}: {exc}")
 

@@ -7,32 +7,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from cocalc_magic.client.models import Embed, FramingCheck
+from cocalc_magic.errors import NotFound
+
 API_KEY = "sk-FAKEKEYDONOTLEAK0123456789"
-
-
-class CoCalcError(Exception):
-    """Named like the real base class: the panel recognises client errors by that name."""
-
-
-class NotFound(CoCalcError):
-    pass
-
-
-@dataclass
-class FramingCheck:
-    allowed: bool = True
-    reason: str = ""
-
-
-@dataclass
-class Embed:
-    kiosk_url: str
-    signin_url: str | None
-    new_tab_url: str
-    origin: str
-    api: str
-    framing: FramingCheck
-    token_error: str | None = None
 
 
 @dataclass
@@ -61,7 +39,7 @@ class FakeProject:
 
     def listing(self, path: str = "") -> list[Entry]:
         if path not in self.files:
-            raise NotFound(f"no such folder {path!r} in project {self.title}: check the path")
+            raise NotFound(f"no such folder {path!r} in project {self.title}: check the path", hint="")
         return list(self.files[path])
 
     def exists(self, path: str) -> bool:
@@ -110,10 +88,10 @@ class FakeClient:
         for p in self.projects_obj.values():
             if ref in (p.project_id, p.title) or p.title.startswith(str(ref)):
                 return p
-        raise NotFound(f"no project {ref!r}: use a project id, its exact title or a unique prefix")
+        raise NotFound(f"no project {ref!r}: use a project id, its exact title or a unique prefix", hint="")
 
     def default_project(self):
-        raise NotFound("no default project: set COCALC_PROJECT_ID or run %cocalc use PROJECT")
+        raise NotFound("no default project: set COCALC_PROJECT_ID or run %cocalc use PROJECT", hint="")
 
     def embed(self, project_id: str, path: str, token: bool = True) -> Embed:
         self.calls.append(("embed", project_id, path, token))

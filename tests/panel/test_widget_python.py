@@ -160,7 +160,7 @@ def test_framing_forbidden_offers_new_tab_instead(panel, cc):
 
 
 def test_client_error_is_one_line_not_a_traceback(panel, cc):
-    cc.embed_error = NotFound("project is gone\n  (really)")
+    cc.embed_error = NotFound("project is gone\n  (really)", hint="")
     from_browser(panel, {"kind": "open", "project_id": PID0, "path": "a.ipynb", "view": "a"})
     assert panel.status_line == "project is gone (really)"
     cc.embed_error = KeyError("boom")
