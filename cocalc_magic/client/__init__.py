@@ -216,7 +216,7 @@ class CoCalc:
         rows.sort(key=lambda r: (r["last_edited"] or r["created"] or epoch), reverse=True)
         items = [ProjectInfo(project_id=r["project_id"], title=r["title"], description=r["description"],
                              state=r["state"], last_edited=r["last_edited"], created=r["created"]) for r in rows]
-        window = "(all)" if all else "(edited in the last 21 days; all=True for every project)"
+        window = "(all)" if all else "(edited in the last 21 days; all=True or %cocalc projects --all for every project)"
         return ProjectList(items, window=window)
 
     def project(self, ref: "str | Project | ProjectInfo") -> "Project":
