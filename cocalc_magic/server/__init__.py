@@ -86,6 +86,8 @@ class LocalServer:
 
     def stop(self) -> None:
         if self._loop and self._thread:
+            if self.ctx:  # commands still running in projects die with the server
+                self.ctx.runtime.processes.kill_everything()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         self._thread = None
@@ -119,9 +121,11 @@ class LocalServer:
         try:
             self._loop.run_forever()
         finally:
-            for task in asyncio.all_tasks(self._loop):
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
                 task.cancel()
-            self._loop.run_until_complete(asyncio.sleep(0))
+            if tasks:  # let cancelled exec calls reap their (killed) processes before the loop closes
+                self._loop.run_until_complete(asyncio.wait(tasks, timeout=5))
             self._loop.close()
 
     async def _serve(self) -> None:

@@ -81,11 +81,20 @@ class ProcessRegistry:
     def discard(self, project_id: str, pid: int) -> None:
         self._pids.get(project_id, set()).discard(pid)
 
+    def pids(self, project_id: str) -> set[int]:
+        """The process groups now running in this project (a copy)."""
+        return set(self._pids.get(project_id, ()))
+
     def kill_all(self, project_id: str) -> int:
         pids = self._pids.pop(project_id, set())
         for pid in pids:
             killpg(pid)
         return len(pids)
+
+    def kill_everything(self) -> None:
+        """Every project's processes: a stopping server leaves nothing running."""
+        for project_id in list(self._pids):
+            self.kill_all(project_id)
 
 
 def killpg(pid: int) -> None:

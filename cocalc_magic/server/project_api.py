@@ -480,7 +480,7 @@ async def realpath(ctx, project_id: str, path: Any = None) -> str:
 
 def project_pids(ctx, project_id: str) -> set[int]:
     """Process groups this project runs (exec, async jobs, jupyter); see execute.ProcessRegistry."""
-    return set(getattr(ctx.runtime.processes, "_pids", {}).get(project_id, set()))
+    return ctx.runtime.processes.pids(project_id)
 
 
 async def send_signal(ctx, project_id: str, opts: Any) -> None:

@@ -106,3 +106,34 @@ def test_restart_keeps_everything(tmp_path):
 def test_refuses_non_loopback_without_the_loud_option():
     with pytest.raises(ValueError, match="dangerously"):
         LocalServer(host="0.0.0.0")
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stopping_the_server_stops_what_projects_run(tmp_path):
+    import time
+
+    import requests
+
+    srv = LocalServer(data_dir=tmp_path, api="current", start_delay=0).start()
+    pid = srv.ctx.store.create_project(srv.account_id, "long runner")
+    body = {"project_id": pid, "name": "system.exec", "timeout": 60000,
+            "args": [{"command": "sleep 300", "bash": True, "timeout": 300}]}
+    threading.Thread(target=lambda: requests.post(f"{srv.url}/api/conat/project", json=body,
+                                                  auth=(srv.api_key, ""), timeout=70), daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not srv.ctx.runtime.processes.pids(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (group,) = srv.ctx.runtime.processes.pids(pid)
+    assert _running(group)
+    srv.stop()
+    deadline = time.monotonic() + 5
+    while _running(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(group)
