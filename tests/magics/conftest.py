@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
-from magic_helpers import make_shell
+from magic_helpers import dispose_shell, make_shell
 
 
 @pytest.fixture
@@ -27,9 +26,7 @@ def clean_env(tmp_path, monkeypatch):
 def ip(clean_env):
     shell = make_shell()
     yield shell
-    if "cocalc_magic" in shell.extension_manager.loaded:
-        shell.extension_manager.unload_extension("cocalc_magic")
-    InteractiveShell.clear_instance()
+    dispose_shell(shell)
 
 
 @pytest.fixture

@@ -166,20 +166,19 @@ def test_config_traits(ip, magics, caplog):
 
 
 def test_config_from_the_profile(clean_env):
-    from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    from magic_helpers import make_shell
+    from magic_helpers import dispose_shell, make_shell
 
     cfg = Config()
     cfg.CoCalcMagics.host = "http://127.0.0.1:9"
     cfg.CoCalcMagics.project = "Alpha"
+    shell = make_shell(cfg)
     try:
-        shell = make_shell(cfg)
         m = shell.magics_manager.registry["CoCalcMagics"]
         assert (m.host, m.project) == ("http://127.0.0.1:9", "Alpha")
     finally:
-        InteractiveShell.clear_instance()
+        dispose_shell(shell)
 
 
 def test_unload_and_reload(ip):
