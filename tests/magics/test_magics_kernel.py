@@ -4,24 +4,19 @@ arrive as the execute_result a notebook shows (text/plain and text/html)."""
 
 from __future__ import annotations
 
-import os
 import queue
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)]
 
 
 @pytest.fixture
-def kernel(cocalc_server, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCALC_")}
-    env.update(COCALC_HOST=cocalc_server.url, COCALC_API_KEY=cocalc_server.api_key, COCALC_MAGIC_NO_AUTOLOAD="1",
-               PYTHONPATH=str(ROOT), IPYTHONDIR=str(tmp_path / "ipython"), XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+def kernel(cocalc_server, tmp_path, isolated_env):
+    env = {**isolated_env, "COCALC_HOST": cocalc_server.url, "COCALC_API_KEY": cocalc_server.api_key}
     km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
     yield km, kc
     kc.stop_channels()
