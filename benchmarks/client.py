@@ -10,7 +10,7 @@ interleaved round by round so that drift hits all of them alike; median per-call
 ratio to raw. Then a bulk run: 1,000 writes with 8 workers through ``cc.map`` against a raw
 thread pool sharing one ``requests.Session``.
 
-Run:  python benchmarks/client.py [--rounds 300] [--bulk 1000] [--workers 8] [--api current|v1]
+Run:  python benchmarks/client.py [--rounds 300] [--bulk 1000] [--workers 8] [--api conat|v1]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
     ap.add_argument("--bulk", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--bulk-repeats", type=int, default=4)
-    ap.add_argument("--api", choices=["current", "v1"], default="current")
+    ap.add_argument("--api", choices=["conat", "v1"], default="conat")
     args = ap.parse_args()
 
     with LocalServer(api=args.api, start_delay=0.05) as srv:
@@ -96,7 +96,7 @@ def main() -> None:
         content = "x" * 1000
         s = raw_session(key)
 
-        if args.api == "current":
+        if args.api == "conat":
             hub, proj = f"{host}/api/conat/hub", f"{host}/api/conat/project"
             raw = {
                 # the same bodies this client sends (bridge timeout, exec timeout, err_on_exit)
@@ -130,7 +130,7 @@ def main() -> None:
         }
         ops: dict[str, dict[str, callable]] = {op: {"raw": raw[op], "cocalc_magic": ours[op]} for op in raw}
         official = None
-        if args.api == "current":
+        if args.api == "conat":
             try:
                 import cocalc_api
 
@@ -163,7 +163,7 @@ def main() -> None:
         # ---------------------------------------------------------------- bulk
         n, w = args.bulk, args.workers
         bulk_session = raw_session(key, pool=w + 2)
-        if args.api == "current":
+        if args.api == "conat":
             def raw_write(i: int) -> None:
                 raw_call(bulk_session, f"{host}/api/conat/project",
                          {"name": "system.writeTextFileToProject", "project_id": pid,

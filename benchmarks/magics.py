@@ -174,7 +174,7 @@ def print_startup(rounds: int) -> None:
 def print_per_call(calls: int) -> None:
     print(f"Per call ({calls} interleaved pings each; medians)")
     extras = []
-    for api in ("v1", "current"):
+    for api in ("v1", "conat"):
         r = per_call(api, calls)
         extra = r["magic_ping_s"] - r["client_ping_s"]
         extras.append(extra)

@@ -9,7 +9,7 @@
    one-step ``?auth_token=`` URL; current: the kiosk URL with the browser already signed in).
    Also: switching files in a live panel (one ``open`` message) against reloading a bare IFrame.
 
-Run: ``python benchmarks/panel.py [--projects 10000] [--repeat 5] [--api current v1]``.
+Run: ``python benchmarks/panel.py [--projects 10000] [--repeat 5] [--api conat v1]``.
 Figures are ratios against the baseline run side by side; absolute times depend on the machine.
 """
 
@@ -216,7 +216,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--projects", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--api", nargs="+", default=["current", "v1"], choices=["current", "v1"])
+    ap.add_argument("--api", nargs="+", default=["conat", "v1"], choices=["conat", "v1"])
     ap.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for content to show")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright

@@ -6,7 +6,7 @@ client. Importing the package is cheap: the client, widgets and server load on f
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _LAZY = {
     "CoCalc": "cocalc_magic.client",

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cocalc-magic", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser("serve", help="run a local CoCalc-compatible server")
-    serve.add_argument("--api", choices=["v1", "current"], default="current", help="API generation to serve")
+    serve.add_argument("--api", choices=["v1", "conat", "current"], default="conat",
+                       help="API generation to serve: conat (a self-hosted CoCalc), v1 (an older one); current = conat")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless told otherwise)")
     serve.add_argument("--data", default=None, help="data directory (default: a temporary one)")
@@ -89,13 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="local server + JupyterLab with the tour notebooks")
     demo.add_argument("--check", action="store_true", help="run the tour headless and print a summary")
-    demo.add_argument("--api", choices=["v1", "current"], default="current", help="API generation to serve")
+    demo.add_argument("--api", choices=["v1", "conat", "current"], default="conat",
+                      help="API generation to serve: conat (a self-hosted CoCalc), v1 (an older one); current = conat")
     demo.add_argument("--port", type=int, default=None, help="JupyterLab's port (default: a free one)")
     demo.set_defaults(func=_demo)
 
     ping = sub.add_parser("ping", help="check that a CoCalc server answers (COCALC_HOST, COCALC_API_KEY)")
     ping.add_argument("--host", default=None, help="server URL (default: from the settings)")
-    ping.add_argument("--api", choices=["auto", "v1", "current"], default="auto")
+    ping.add_argument("--api", choices=["auto", "v1", "conat", "current"], default="auto")
     ping.set_defaults(func=_ping)
     return parser
 

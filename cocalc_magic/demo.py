@@ -43,7 +43,7 @@ def _copy_notebooks(dest: Path) -> Path:
     return root
 
 
-def run_demo(api: str = "current", port: int | None = None) -> int:
+def run_demo(api: str = "conat", port: int | None = None) -> int:
     """Start the server and JupyterLab; Ctrl-C stops both and leaves nothing running."""
     from .server import LocalServer
 
@@ -114,7 +114,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------------------------------- --check
-def run_check(api: str = "current", notebook: str = TOUR) -> int:
+def run_check(api: str = "conat", notebook: str = TOUR) -> int:
     """Execute the tour headless against a fresh local server; print one line per step."""
     import nbformat
     from nbclient import NotebookClient

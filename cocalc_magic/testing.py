@@ -3,11 +3,11 @@
 One ``LocalServer`` per API generation per test session (starting one costs ~50 ms, but sharing
 keeps suites fast); tests make their own projects. Pick the generation by parametrising::
 
-    @pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+    @pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
     def test_mine(cocalc_server):
         cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
 
-Without parametrisation the generation is ``--cocalc-api`` (default ``current``).
+Without parametrisation the generation is ``--cocalc-api`` (default ``conat``; ``current`` is an alias).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--cocalc-api", default="current", choices=["v1", "current"],
+        "--cocalc-api", default="conat", choices=["v1", "conat", "current"],
         help="API generation of the cocalc_server fixture when a test does not choose one",
     )
 
@@ -30,6 +30,7 @@ def cocalc_servers(tmp_path_factory: pytest.TempPathFactory):
     servers: dict[str, LocalServer] = {}
 
     def get(api: str) -> LocalServer:
+        api = {"current": "conat"}.get(api, api)
         if api not in servers:
             data = tmp_path_factory.mktemp(f"cocalc-{api}")
             servers[api] = LocalServer(data_dir=data, api=api, start_delay=0.05, allow_http_parents=True).start()

@@ -25,7 +25,7 @@ def test_notebooks_are_stored_without_outputs():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("api", ["v1", "current"])
+@pytest.mark.parametrize("api", ["v1", "conat"])
 def test_notebooks_run_against_the_local_server(api, tmp_path, isolated_env):
     work = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)

@@ -1,23 +1,11 @@
-"""A Python client for CoCalc that speaks both API generations.
-
-``CoCalc`` is the facade (settings, detection of the generation, account-level calls, bulk
-``map``); ``Project`` is a handle on one project (files, exec, life cycle). The protocol lives in
-``v1.py`` and ``current.py`` (shared parts in ``backend.py``), HTTP in ``transport.py``, return
-values in ``models.py``, background commands in ``jobs.py``, ``cc.map``'s progress in
-``progress.py``::
-
-    from cocalc_magic import CoCalc
-    cc = CoCalc()                      # host/key from arguments, %config, env, credentials file
-    p = cc.project("My project")       # id, exact title or unique title prefix
-    p.write("hello.txt", "hi\\n"); p.exec("cat hello.txt").stdout
-"""
+"""``CoCalc``: the client facade for one server (settings, detection of the generation,
+account-level calls, bulk ``map``). Each call goes to the backend of the detected generation
+(``backends/``); ``Project`` (``project.py``) is the handle on one project."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
-import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,25 +17,18 @@ from .. import settings as _settings
 from ..errors import (
     AuthenticationError,
     CoCalcError,
-    CommandFailed,
     InvalidRequest,
     NotFound,
     PermissionDenied,
     ProtocolError,
-    ServerTimeout,
-    classify,
 )
-from ..settings import SecretStr, Settings, mask, redact
-from .backend import Backend
-from .current import CurrentBackend
+from ..settings import SecretStr, Settings, mask
+from .backends import BACKENDS, Backend, ConatBackend, V1Backend
 from .models import (
     Account,
     Embed,
-    ExecResult,
-    FileEntry,
     FramingCheck,
     Identity,
-    Listing,
     MapResult,
     Pong,
     ProjectInfo,
@@ -55,18 +36,14 @@ from .models import (
     UserInfo,
     parse_time,
 )
-from .jobs import ExecJob, _finish
 from .progress import Progress
+from .project import DEFAULT_START_TIMEOUT, Project
 from .transport import Transport, error_in
-from .v1 import V1Backend
 
 log = logging.getLogger("cocalc_magic.client")
 
-API_CHOICES = ("auto", "v1", "current")
+API_CHOICES = ("auto", "v1", "conat", "current")  # "current": this project's first name for conat
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-RUNNING_TTL = 300.0  # seconds a "this project is running" observation is trusted
-DEFAULT_EXEC_TIMEOUT = 60.0  # seconds; the same on both generations (v1's own default is 10, current's 60)
-DEFAULT_START_TIMEOUT = 120.0
 
 
 def is_uuid(value: Any) -> bool:
@@ -74,9 +51,10 @@ def is_uuid(value: Any) -> bool:
 
 
 class CoCalc:
-    """A client for one CoCalc server (either API generation, detected by itself).
+    """A client for one CoCalc server (its API generation detected by itself).
 
-    ``api``: "auto" (probe the current generation, fall back to legacy v1), "v1" or "current".
+    ``api``: "auto" (probe the conat bridge, fall back to legacy v1), "v1" or "conat"
+    ("current" is accepted as another name for "conat").
     ``retries``/``backoff``: how idempotent calls are retried (exponential backoff with jitter).
     """
 
@@ -100,6 +78,7 @@ class CoCalc:
         self.start_timeout = float(start_timeout)
         self._transport = Transport(self.settings.host, self.settings.api_key, self.settings.timeout,
                                     retries=retries, backoff=backoff)
+        api = "conat" if api == "current" else api
         self._requested_api = api
         self._backend: Backend | None = None
         self._detect_lock = threading.Lock()
@@ -115,7 +94,7 @@ class CoCalc:
 
     @property
     def api(self) -> str:
-        """``"v1"`` or ``"current"`` (probes the server the first time it is asked)."""
+        """``"v1"`` or ``"conat"`` (probes the server the first time it is asked)."""
         return self._b.api
 
     @property
@@ -144,7 +123,7 @@ class CoCalc:
 
     # ------------------------------------------------------------------ detection
     def _make_backend(self, api: str) -> Backend:
-        return V1Backend(self._transport) if api == "v1" else CurrentBackend(self._transport)
+        return BACKENDS[api](self._transport)
 
     @property
     def _b(self) -> Backend:
@@ -154,31 +133,31 @@ class CoCalc:
         return self._backend
 
     def _detect(self) -> Pong | None:
-        """Probe the current generation (``system.ping`` on the hub bridge); a 404 or an HTML
+        """Probe the conat generation (``system.ping`` on the hub bridge); a 404 or an HTML
         answer means legacy, confirmed with ``/api/v1/ping``. Returns the probe's Pong if any."""
         with self._detect_lock:
             if self._backend is not None:
                 return None
             started = time.perf_counter()
-            current = CurrentBackend(self._transport)
+            conat = ConatBackend(self._transport)
             try:
-                answer = current.probe()
+                answer = conat.probe()
             except (NotFound, ProtocolError) as err:
                 if err.status is None or err.status >= 500:
                     raise
                 log.debug("no conat bridge at %s (%s); trying the legacy API", self.host, err)
             else:
-                self._backend = current
+                self._backend = conat
                 if error_in(answer) is None and isinstance(answer, dict) and "now" in answer:
                     return Pong(now=parse_time(answer["now"]), latency_s=time.perf_counter() - started,
-                                api="current")
+                                api="conat")
                 return None
             legacy = V1Backend(self._transport)
             try:
                 now = legacy.ping()
             except (NotFound, ProtocolError) as err:
                 raise ProtocolError(
-                    f"{self.host} answers neither the current CoCalc API (/api/conat/hub) nor the legacy one "
+                    f"{self.host} answers neither the conat CoCalc API (/api/conat/hub) nor the legacy one "
                     f"(/api/v1/ping): {err.message}",
                     status=err.status, endpoint="/api/v1/ping",
                     hint="Check the host: it should be the address of a CoCalc server, e.g. https://cocalc.com",
@@ -379,12 +358,12 @@ class CoCalc:
 
     def call_hub(self, name: str, *args: Any, timeout: float | None = None) -> Any:
         """Call a hub function on ``/api/conat/hub``; its return value (errors mapped)."""
-        return CurrentBackend(self._transport).hub(name, *args, timeout=timeout)
+        return ConatBackend(self._transport).hub(name, *args, timeout=timeout)
 
     def call_project(self, project_id: str | None, name: str, *args: Any, timeout: float | None = None) -> Any:
         """Call a project function on ``/api/conat/project``; its return value (errors mapped)."""
         pid = self._pid(project_id) if project_id else None
-        return CurrentBackend(self._transport).project(pid, name, *args, timeout=timeout)
+        return ConatBackend(self._transport).project(pid, name, *args, timeout=timeout)
 
     # ------------------------------------------------------------------ bulk
     def map(self, func: Callable[[Any], Any], items: Iterable[Any], workers: int = 8,
@@ -430,195 +409,6 @@ def all_words(words: Sequence[str], text: str) -> bool:
     return all(w in text for w in words)
 
 
-# ---------------------------------------------------------------------- Project
-class Project:
-    """A handle on one project: files, commands, life cycle. Cheap to make; holds no connection."""
-
-    def __init__(self, client: CoCalc, project_id: str, title: str | None = None) -> None:
-        self.client = client
-        self.project_id = project_id
-        self._title = title
-
-    @property
-    def title(self) -> str | None:
-        if self._title is None:
-            try:
-                self._title = self.client._b.project_row(self.project_id)["title"]
-            except CoCalcError:
-                return None
-        return self._title
-
-    def __repr__(self) -> str:
-        return f"Project({self.project_id!r}, title={self._title!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Project) and other.project_id == self.project_id
-
-    def __hash__(self) -> int:
-        return hash(self.project_id)
-
-    @property
-    def _b(self) -> Backend:
-        return self.client._b
-
-    # -- life cycle -----------------------------------------------------------------
-    def state(self) -> str | None:
-        """The server's state string: "running", "starting", "opened" (= stopped) ..."""
-        state = self._b.state(self.project_id)
-        if state == "running":
-            self.client._running[self.project_id] = time.monotonic()
-        else:
-            self.client._running.pop(self.project_id, None)
-        return state
-
-    def start(self, wait: bool = True, timeout: float | None = None) -> None:
-        """Start the project; with ``wait`` return once it runs (bounded by ``timeout``)."""
-        self._b.action(self.project_id, "start")
-        if wait:
-            self._wait_running(timeout)
-
-    def stop(self) -> None:
-        self.client._running.pop(self.project_id, None)
-        self._b.action(self.project_id, "stop")
-
-    def restart(self, wait: bool = True, timeout: float | None = None) -> None:
-        self.client._running.pop(self.project_id, None)
-        self._b.action(self.project_id, "restart")
-        if wait:
-            self._wait_running(timeout)
-
-    def _wait_running(self, timeout: float | None = None) -> None:
-        limit = self.client.start_timeout if timeout is None else float(timeout)
-        deadline = time.monotonic() + limit
-        delay = 0.05
-        last = None
-        while True:
-            last = self.state()
-            if last == "running":
-                return
-            if time.monotonic() + delay > deadline:
-                raise ServerTimeout(
-                    f"project {self.title or ''} ({self.project_id}) did not start within {limit:g}s "
-                    f"(state: {last})",
-                    hint="Check it in CoCalc, or call p.start(timeout=...) with more time",
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
-
-    def ensure_running(self) -> None:
-        """Start the project (and wait for it) unless it was seen running recently."""
-        seen = self.client._running.get(self.project_id)
-        if seen is not None and time.monotonic() - seen < RUNNING_TTL:
-            return
-        try:
-            state = self.state()
-        except AuthenticationError:
-            if self.client.api != "current":
-                raise
-            # a project-scoped key may not ask the hub; the project bridge starts the project itself
-            self.client._running[self.project_id] = time.monotonic()
-            return
-        if state != "running":
-            log.info("project %s is not running; starting it", self.project_id)
-            self.start(wait=True)
-
-    # -- files -------------------------------------------------------------------------
-    def write(self, path: str, content: str) -> None:
-        """Write a text file (parents created, overwrites). Fails before sending if over the
-        server's body limit, giving the limit and the size."""
-        if not isinstance(content, str):
-            raise InvalidRequest(f"write() takes text (str), not {type(content).__name__}",
-                                 hint="Use p.write_bytes(path, data) for binary content")
-        self._check_path(path)
-        self.ensure_running()
-        self._b.write(self.project_id, path, content)
-
-    def read(self, path: str) -> str:
-        """The text of a file."""
-        self._check_path(path)
-        self.ensure_running()
-        return self._b.read(self.project_id, path)
-
-    def exists(self, path: str) -> bool:
-        self._check_path(path)
-        result = self.exec("test", "-e", path)
-        return result.exit_code == 0
-
-    def write_bytes(self, path: str, data: bytes) -> None:
-        """Write binary data (sent base64 as a text file, decoded with ``base64 -d`` in the project)."""
-        self._check_path(path)
-        encoded = base64.b64encode(bytes(data)).decode("ascii")
-        tmp = f"{path}.cocalc-magic-b64.tmp"
-        self.write(tmp, encoded)
-        result = self.exec(f"base64 -d {_q(tmp)} > {_q(path)}; rc=$?; rm -f {_q(tmp)}; exit $rc", bash=True)
-        if result.exit_code != 0:
-            raise CommandFailed(f"decoding the upload into {path!r} failed: {result.stderr.strip()}",
-                                result=result)
-
-    def read_bytes(self, path: str) -> bytes:
-        """Binary content of a file (read as base64 through exec)."""
-        self._check_path(path)
-        result = self.exec("base64", path)
-        if result.exit_code != 0:
-            raise classify(result.stderr.strip() or f"could not read {path}", endpoint="exec base64")
-        return base64.b64decode("".join(result.stdout.split()))
-
-    def listing(self, path: str = "") -> Listing:
-        """The entries of a folder (dot files left out), sorted by name."""
-        self.ensure_running()
-        return Listing(self._b.listing(self.project_id, path), path=path)
-
-    def copy_to(self, target: "Project | str", src_path: str, target_path: str | None = None,
-                timeout: float | None = None) -> None:
-        """Copy a file or folder of this project into ``target`` (a project or its reference)."""
-        tid = self.client._pid(target)
-        self._b.copy_path(self.project_id, src_path, tid, target_path or src_path, timeout)
-
-    @staticmethod
-    def _check_path(path: str) -> None:
-        if not isinstance(path, str) or not path.strip():
-            raise InvalidRequest("the path is empty", hint="Give a path relative to the project's home")
-
-    # -- commands ------------------------------------------------------------------------
-    def exec(
-        self,
-        command: str,
-        *args: Any,
-        bash: bool | None = None,
-        timeout: float | None = None,
-        path: str | None = None,
-        err_on_exit: bool = False,
-        max_output: int | None = None,
-        background: bool = False,
-    ) -> "ExecResult | ExecJob":
-        """Run a command in the project. ``args`` go verbatim (no shell); a command with spaces
-        and no args runs in bash (as CoCalc does). A non-zero exit is a result unless
-        ``err_on_exit``. ``timeout`` (s, default 60) kills the command. ``background=True`` returns
-        an ``ExecJob`` at once."""
-        if not isinstance(command, str) or not command.strip():
-            raise InvalidRequest("the command is empty", hint="Give a command, e.g. p.exec('ls -la')")
-        tmo = DEFAULT_EXEC_TIMEOUT if timeout is None else float(timeout)
-        if tmo <= 0:
-            raise InvalidRequest(f"timeout must be positive, not {timeout!r}")
-        opts: dict[str, Any] = {
-            "command": command,
-            "args": [str(a) for a in args] if args else None,
-            "bash": bash,
-            "timeout": tmo,
-            "path": path or None,
-            "max_output": max_output,
-        }
-        self.ensure_running()
-        if background:
-            return ExecJob(self, opts, err_on_exit)
-        result = self._b.exec(self.project_id, opts, timeout=tmo + 10)
-        return _finish(result, err_on_exit, command)
-
-
-def _q(text: str) -> str:
-    return shlex.quote(text)
-
-
 # ---------------------------------------------------------------------- getting a key
 def sign_in_for_key(host: str, email: str, password: str, key_name: str = "cocalc-magic") -> SecretStr:
     """Sign in with email and password (``/api/v2/auth/sign-in``) and create an account API key
@@ -628,13 +418,6 @@ def sign_in_for_key(host: str, email: str, password: str, key_name: str = "cocal
     _settings.register_secret(password)
     t = Transport(host, None, _settings.DEFAULT_TIMEOUT, retries=1, keep_cookies=True)
     try:
-        return SecretStr(CurrentBackend(t).sign_in_for_key(email, password, key_name))
+        return SecretStr(ConatBackend(t).sign_in_for_key(email, password, key_name))
     finally:
         t.close()
-
-
-__all__ = [
-    "CoCalc", "Project", "ExecJob", "sign_in_for_key", "Pong", "Identity", "ProjectInfo", "ProjectList",
-    "ExecResult", "FileEntry", "Listing", "Account", "UserInfo", "Embed", "FramingCheck", "MapResult",
-    "CoCalcError", "redact",
-]

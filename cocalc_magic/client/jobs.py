@@ -18,11 +18,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CoCalcError, CommandFailed, ServerTimeout
-from .backend import exec_result, exec_timeout_error
+from .backends.base import exec_result, exec_timeout_error
 from .models import ExecResult
 
 if TYPE_CHECKING:
-    from . import Project
+    from .project import Project
 
 log = logging.getLogger("cocalc_magic.client")
 

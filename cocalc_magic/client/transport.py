@@ -43,7 +43,7 @@ DEFAULT_POOL = 32
 
 
 def _user_agent() -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return f"cocalc-magic/{__version__} (+python-requests/{requests.__version__})"
 

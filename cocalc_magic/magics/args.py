@@ -13,7 +13,7 @@ from typing import Callable
 
 from IPython.core.error import UsageError
 
-from ._magic_display import SECRET_RE, mask
+from .display import SECRET_RE, mask
 
 # name -> one line for `%cocalc help`, in the order shown there.
 SUBCOMMANDS: dict[str, str] = {

@@ -18,11 +18,19 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 
 # Small and pure (no client, no network): imported with the extension, so that a call pays no import.
-from . import _magic_args as A
-from . import _magic_transfer as T
-from ._magic_display import (CoCalcMagicError, Listing, MaskedToken, Report, clock_text, mask, result_fate,
-                             scrub)
-from ._magic_settings import SettingsCache
+from . import args as A
+from . import transfer as T
+from .display import (
+    CoCalcMagicError,
+    Listing,
+    MaskedToken,
+    Report,
+    clock_text,
+    mask,
+    result_fate,
+    scrub,
+)
+from .settings_cache import SettingsCache
 
 TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
 _COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
@@ -34,8 +42,8 @@ class CoCalcMagics(Magics):
 
     host = Unicode(None, allow_none=True,
                    help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
-    api = CaselessStrEnum(("auto", "v1", "current"), default_value="auto",
-                          help="API generation: auto-detect, or force 'v1' (legacy) or 'current'").tag(config=True)
+    api = CaselessStrEnum(("auto", "v1", "conat", "current"), default_value="auto",
+                          help="API generation: auto-detect, or force 'v1' (an older self-hosted CoCalc) or 'conat' (a self-hosted CoCalc; 'current' is an alias)").tag(config=True)
     timeout = Float(None, allow_none=True, help="seconds to wait for one HTTP request").tag(config=True)
     project = Unicode(None, allow_none=True, help="default project (id, title or unique title prefix); "
                       "overrides COCALC_PROJECT_ID").tag(config=True)
@@ -81,7 +89,7 @@ class CoCalcMagics(Magics):
         if self._client_key is not None and key[:2] != self._client_key[:2]:
             self._titles, self._titles_at = [], 0.0  # another server or account: other projects
         if self._client is None or key != self._client_key:
-            from .client import CoCalc
+            from ..client import CoCalc
 
             self._client = CoCalc(host=s.host, api_key=s.api_key, api=self.api, timeout=s.timeout)
             self._client_key = key
@@ -189,7 +197,7 @@ class CoCalcMagics(Magics):
             rows[1] = ("api_key", "(none: run %cocalc login)")
         ident = None
         if s.api_key:
-            from .errors import CoCalcError
+            from ..errors import CoCalcError
 
             cc = self.client()
             try:  # a diagnostic: a failing check is a row of the table, not the end of it
@@ -212,8 +220,8 @@ class CoCalcMagics(Magics):
     def _do_login(self, a):
         import socket
 
-        from . import settings
-        from .client import CoCalc
+        from .. import settings
+        from ..client import CoCalc
 
         s = self.settings()
         try:
@@ -224,7 +232,7 @@ class CoCalcMagics(Magics):
             password = _ask_secret(f"CoCalc password for {a.email} at {host} (not stored): ")
             if not password:
                 raise CoCalcMagicError("No password entered; nothing changed.")
-            from .client import sign_in_for_key
+            from ..client import sign_in_for_key
 
             self._extra_secrets = [password]
             key_name = f"cocalc-magic on {socket.gethostname()}"
@@ -250,7 +258,7 @@ class CoCalcMagics(Magics):
         return None
 
     def _do_logout(self, a):
-        from . import settings
+        from .. import settings
 
         path = settings.credentials_path()
         existed = os.path.exists(path)
@@ -376,14 +384,14 @@ class CoCalcMagics(Magics):
 
     # --- views (the panel helper builds them; imported only here)
     def _do_open(self, a):
-        from .panel import open_view
+        from ..panel import open_view
 
         cc = self.client()
         p = self._project(cc, a.project)
         return open_view(cc, p, a.path)
 
     def _do_panel(self, a):
-        from .panel import CoCalcPanel
+        from ..panel import CoCalcPanel
 
         return CoCalcPanel(client=self.client())
 
@@ -451,7 +459,7 @@ class CoCalcMagics(Magics):
             s = self.settings()
             if not s.api_key:
                 return
-            from .client import CoCalc  # its own client: never shares a session with a running magic
+            from ..client import CoCalc
 
             cc = CoCalc(host=s.host, api_key=s.api_key, api=self.api, timeout=s.timeout or 10)
             self._remember_titles([p.title for p in cc.projects()], complete=True)
@@ -470,7 +478,7 @@ class CoCalcMagics(Magics):
 def _coc_error() -> type:
     """``errors.CoCalcError``, imported on first use (an ``except`` clause evaluates this only
     when an exception is on its way, so a successful call pays nothing)."""
-    from .errors import CoCalcError
+    from ..errors import CoCalcError
 
     return CoCalcError
 
@@ -490,32 +498,3 @@ def _ask_secret(prompt: str) -> str:
         ) from None
     except KeyboardInterrupt:
         raise CoCalcMagicError("Cancelled; nothing changed.") from None
-
-
-# ---------------------------------------------------------------------- extension entry points
-def load_ipython_extension(ip) -> None:
-    """``%load_ext cocalc_magic``: register the magics, their %config and their completers."""
-    magics = CoCalcMagics(shell=ip)
-    ip.register_magics(magics)
-
-    def completer(_shell, event):  # set_hook binds hooks to the shell
-        return magics._complete(event)
-
-    completer._cocalc_magic = True
-    for key in _COMPLETER_KEYS:
-        ip.set_hook("complete_command", completer, str_key=key)
-
-
-def unload_ipython_extension(ip) -> None:
-    """``%unload_ext cocalc_magic``: remove what loading added."""
-    mm = ip.magics_manager
-    magics = mm.registry.pop("CoCalcMagics", None)
-    mm.magics["line"].pop("cocalc", None)
-    for name in ("cocalc_write", "cocalc_exec"):
-        mm.magics["cell"].pop(name, None)
-    if magics is not None and magics in ip.configurables:
-        ip.configurables.remove(magics)
-    dispatch = ip.strdispatchers.get("complete_command")
-    if dispatch is not None:
-        for key in _COMPLETER_KEYS:
-            dispatch.strs.pop(key, None)

@@ -21,7 +21,7 @@ SECRET_RE = re.compile(r"\bsk[-_][A-Za-z0-9]{16,}\b")
 
 def mask(secret: str | None) -> str:
     """``sk_…abcd``: the prefix and the last 4 characters at most (settings.mask)."""
-    from .settings import mask as settings_mask
+    from ..settings import mask as settings_mask
 
     return settings_mask(secret)
 
@@ -29,7 +29,7 @@ def mask(secret: str | None) -> str:
 def scrub(text: str, *secrets: str | None) -> str:
     """Replace the given secrets, every secret the settings module has seen, and anything shaped
     like a key, by their masked form."""
-    from .settings import redact
+    from ..settings import redact
 
     text = redact(text)
     for s in secrets:

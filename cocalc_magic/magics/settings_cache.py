@@ -50,7 +50,7 @@ class SettingsCache:
         cached = self._path
         if cached is not None and cached[0] == env:
             return cached[1]
-        from .settings import credentials_path
+        from ..settings import credentials_path
 
         path = str(credentials_path())
         self._path = (env, path)
@@ -69,7 +69,7 @@ class SettingsCache:
         entry = self._entry
         if entry is not None and entry[0] == key:
             return entry[1]
-        from .settings import resolve
+        from ..settings import resolve
 
         value = resolve(project=project, config=config)
         self.resolved += 1

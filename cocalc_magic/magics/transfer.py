@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path, PurePosixPath
 
-from ._magic_display import CoCalcMagicError
+from .display import CoCalcMagicError
+
 
 def check_size(m, cc, what: str, nbytes: int, binary: bool) -> None:
     """Refuse, before sending, what the server would refuse (its body limit), saying what to do."""
@@ -53,7 +54,7 @@ def push(m, a) -> None:
 
 def pull(m, a) -> None:
     """``%cocalc pull REMOTE [LOCAL]``: read as text; a file that is not clean text comes as bytes."""
-    from .errors import CoCalcError, NotFound
+    from ..errors import CoCalcError, NotFound
 
     cc = m.client()
     p = m._project(cc, a.project)
@@ -98,7 +99,7 @@ def run_command(m, cc, p, command: str, timeout: float | None):
         kill = (f'f={pidfile}; [ -s "$f" ] || exit 3; '
                 't() { echo "$1"; for c in $(pgrep -P "$1"); do t "$c"; done; }; ps=$(t "$(cat "$f")"); '
                 'kill -STOP $ps 2>/dev/null; kill -TERM $ps 2>/dev/null; kill -CONT $ps 2>/dev/null; rm -f "$f"')
-        from .errors import CoCalcError
+        from ..errors import CoCalcError
 
         try:
             res = m.client().project(p.project_id).exec(kill, bash=True, timeout=15)

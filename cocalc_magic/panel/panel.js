@@ -349,7 +349,7 @@ function render({ model, el }) {
     kioskUrl = msg.kiosk_url;
     pending = target;
     gotStatus = signedIn = gaveUp = false;
-    if (msg.signin_url && msg.api === "current") {
+    if (msg.signin_url && msg.api === "conat") {
       stage = "signin";
       frame.src = msg.signin_url;
     } else {

@@ -338,7 +338,7 @@ class CoCalcPanel(anywidget.AnyWidget):
 
 
 def _is_uuid(text: str) -> bool:
-    from ..client import is_uuid  # loaded already: the panel has a client by now
+    from ..client import is_uuid
 
     return is_uuid(text)
 

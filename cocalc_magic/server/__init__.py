@@ -18,19 +18,21 @@ import tempfile
 import threading
 from pathlib import Path
 
-API_GENERATIONS = ("v1", "current")
+API_GENERATIONS = ("v1", "conat")
+ALIASES = {"current": "conat"}  # this project's first name for the conat generation
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class LocalServer:
-    """A CoCalc-compatible server. ``api`` picks the generation it plays ("v1" or "current")."""
+    """A CoCalc-compatible server. ``api`` picks the generation it plays: "v1" (an older
+    self-hosted CoCalc) or "conat" (a self-hosted CoCalc of 2025-2026; "current" is an alias)."""
 
     def __init__(
         self,
         data_dir: str | os.PathLike | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        api: str = "current",
+        api: str = "conat",
         *,
         demo: bool = False,
         start_delay: float = 0.2,
@@ -39,6 +41,7 @@ class LocalServer:
         allow_non_loopback: bool = False,
         frame_ancestors: str | None = None,
     ):
+        api = ALIASES.get(api, api)
         if api not in API_GENERATIONS:
             raise ValueError(f"api must be one of {API_GENERATIONS}, not {api!r}")
         if host not in LOOPBACK and not allow_non_loopback:
@@ -132,9 +135,10 @@ class LocalServer:
         import tornado.httpserver
         import tornado.netutil
 
-        from .app import ServerContext, make_app
-        from .projects import ProjectRuntime
-        from .store import Store
+        from .core.projects import ProjectRuntime
+        from .core.store import Store
+        from .http import ServerContext
+        from .routes import make_app
 
         store = Store(self.data_dir)
         ctx = ServerContext(

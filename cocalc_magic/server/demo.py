@@ -7,8 +7,8 @@ import json
 import struct
 import zlib
 
-from . import homes
-from .store import Store
+from .core import homes
+from .core.store import Store
 
 
 def _png(width: int = 120, height: int = 60) -> str:

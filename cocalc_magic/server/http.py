@@ -1,8 +1,8 @@
-"""The tornado application: shared request plumbing and the route table of each generation.
+"""Request plumbing every handler shares: ``ServerContext`` (store, project runtime, options),
+``BaseHandler`` (bodies, auth header, JSON out), the 404 page and the request log.
 
-``ServerContext`` is everything a handler needs (store, project runtime, options). Each API
-module (``v1``, ``current``, ``v2``, ``signin``, ``kiosk``) exports ``routes(ctx)``; which of
-them are mounted depends on the generation the server was started with.
+Each API package (``v1``, ``conat``, ``v2``, ``web``) builds its handlers on this module and
+exports ``routes(ctx)``; ``routes.py`` mounts them. Nothing here imports a handler module.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 
 import tornado.web
 
-from .projects import ProjectRuntime
-from .store import Store
+from .core.projects import ProjectRuntime
+from .core.store import Store
 
 log = logging.getLogger("cocalc_magic.server")
 
@@ -29,7 +29,7 @@ NO_KEY = "You must provide authentication via an API key."
 class ServerContext:
     store: Store
     runtime: ProjectRuntime
-    api: str = "current"  # "v1" (a self-hosted CoCalc of 2024) or "current" (cocalc.com today)
+    api: str = "conat"  # "v1" (a self-hosted CoCalc of 2024) or "conat" (2025-08 to 2026-07)
     allow_http_parents: bool = False  # kiosk bridge: also answer http://127.0.0.1/localhost parents
     frame_ancestors: str | None = None  # app pages: CSP frame-ancestors value; None allows framing
     base_url: str = ""  # set once the server listens, e.g. http://127.0.0.1:41234
@@ -156,26 +156,6 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"error": message}))
 
 
-def make_app(ctx: ServerContext) -> tornado.web.Application:
-    from . import current, kiosk, signin, signup, v1, v2
-
-    routes: list = []
-    if ctx.api == "v1":
-        routes += v1.routes(ctx)
-    else:
-        routes += current.routes(ctx)
-    routes += signin.routes(ctx) + signup.routes(ctx) + v2.routes(ctx) + kiosk.routes(ctx)
-    return tornado.web.Application(
-        routes,
-        default_handler_class=NotFoundHandler,
-        default_handler_args={"ctx": ctx},
-        compress_response=False,
-        xsrf_cookies=False,
-        serve_traceback=False,
-        log_function=_log_request,
-    )
-
-
 class NotFoundHandler(BaseHandler):
     """Unknown routes: a 404 HTML page, as CoCalc's Next.js server gives."""
 
@@ -188,7 +168,7 @@ class NotFoundHandler(BaseHandler):
         )
 
 
-def _log_request(handler: tornado.web.RequestHandler) -> None:
+def log_request(handler: tornado.web.RequestHandler) -> None:
     # Never log query strings: ?auth_token= and ?api_key= would land in logs.
     log.debug("%s %s %s %.1fms", handler.get_status(), handler.request.method,
               handler.request.path, 1000.0 * handler.request.request_time())

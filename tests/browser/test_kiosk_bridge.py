@@ -109,7 +109,7 @@ def assert_silent(page, frame, seconds=2.0, sent=1):
     assert state["ready"] is True and state["received"] >= sent and state["replies"] == 0
 
 
-@pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 def test_current_protocol_end_to_end(cocalc_server, page, parent_dir, serve_static):
     site = make_site(cocalc_server)
     pid = site["project_id"]
@@ -186,7 +186,7 @@ def test_current_protocol_end_to_end(cocalc_server, page, parent_dir, serve_stat
     assert messages(page, include_log=True) == []
 
 
-@pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 def test_signed_out_kiosk_answers_status_but_never_open(cocalc_server, page, parent_dir, serve_static):
     site = make_site(cocalc_server)
     parent = serve_static(parent_dir)
@@ -222,7 +222,7 @@ def test_v1_token_on_the_kiosk_url_opens_the_file_directly(cocalc_server, page, 
     assert send(page, {"action": "closeall"}) == [{"status": "done", "mesg": "all files are closed"}]
 
 
-@pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 def test_parent_on_a_disallowed_origin_gets_no_reply(cocalc_server, page, parent_dir, serve_static):
     """127.0.0.2 is loopback but not an allowed development host, and not in iframe_comm_hosts."""
     site = make_site(cocalc_server)
@@ -239,7 +239,7 @@ def test_parent_on_a_disallowed_origin_gets_no_reply(cocalc_server, page, parent
 
 def test_http_parent_without_the_development_option_gets_no_reply(tmp_path, page, parent_dir, serve_static):
     """CoCalc refuses every http:// parent; only allow_http_parents lets loopback ones through."""
-    with LocalServer(data_dir=tmp_path / "srv", api="current", iframe_comm_hosts="127.0.0.1 localhost") as srv:
+    with LocalServer(data_dir=tmp_path / "srv", api="conat", iframe_comm_hosts="127.0.0.1 localhost") as srv:
         site = make_site(srv)
         parent = serve_static(parent_dir)
         page.goto(f"{parent}/index.html?src={site['kiosk_url'].replace('&', '%26')}")

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-CASES = [("lab", "current"), ("lab", "v1"), ("notebook", "current")]
+CASES = [("lab", "conat"), ("lab", "v1"), ("notebook", "conat")]
 EXTRA_TITLES = ["Thesis 2026", "Homework 1", "Homework 2"]
 SCREENSHOT = REPO / "docs" / "panel.png"
 
@@ -144,7 +144,7 @@ def test_choosing_a_notebook_shows_it_in_the_kiosk_iframe(run):
     state = kernel_exec(page, "import json; print(json.dumps(panel.get_state(), default=str))")
     assert not re.search(r"auth_token=[A-Za-z0-9]", state) and srv.api_key not in state
     assert json.loads(state)["opened"]["kiosk_url"] == f"{srv.url}/projects/{pid}/files/analysis.ipynb?fullscreen=kiosk&session="
-    if run["app"] == "lab" and run["api"] == "current":
+    if run["app"] == "lab" and run["api"] == "conat":
         page.locator(".ccp-filter").first.fill("")  # the whole list next to the open notebook
         expect(page.locator(".ccp-project")).to_have_count(len(run["titles"]))
         shot = page.locator(".ccp-root").first.screenshot(path=str(run["tmp"] / "panel.png"))

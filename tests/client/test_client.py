@@ -11,7 +11,7 @@ from cocalc_magic import errors as E
 from cocalc_magic.client import CoCalc, ExecJob
 from cocalc_magic.client.models import ExecResult, FileEntry, ProjectList
 
-pytestmark = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+pytestmark = pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 
 
 @pytest.fixture
@@ -348,3 +348,4 @@ def test_no_key_says_how_to_set_one(cocalc_server, monkeypatch, tmp_path):
     with pytest.raises(E.AuthenticationError) as info:
         cc.ping()
     assert "no API key is set" in str(info.value) and "COCALC_API_KEY" in str(info.value)
+

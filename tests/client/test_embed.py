@@ -9,7 +9,7 @@ from cocalc_magic.client import CoCalc
 from cocalc_magic.server import LocalServer
 
 
-@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 def test_embed_urls_sign_in(cocalc_server):
     cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
     p = cc.create_project("embed target")
@@ -32,7 +32,7 @@ def test_embed_urls_sign_in(cocalc_server):
         assert "remember_me" in browser.cookies.get_dict()
 
 
-@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 def test_embed_without_token_says_why(cocalc_server):
     cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
     store = cocalc_server.ctx.store
@@ -54,7 +54,7 @@ def test_embed_without_token_says_why(cocalc_server):
 
 
 def test_framing_forbidden_is_reported():
-    with LocalServer(api="current", start_delay=0.05, frame_ancestors="'none'") as srv:
+    with LocalServer(api="conat", start_delay=0.05, frame_ancestors="'none'") as srv:
         cc = CoCalc(host=srv.url, api_key=srv.api_key)
         e = cc.embed(cc.create_project("x"), "a.txt", token=False)
         assert not e.framing.allowed

@@ -35,7 +35,7 @@ def fault():
         yield srv
 
 
-def client(srv: FaultServer, api: str = "current", **kw) -> CoCalc:
+def client(srv: FaultServer, api: str = "conat", **kw) -> CoCalc:
     kw.setdefault("retries", 2)
     kw.setdefault("backoff", 0.01)
     kw.setdefault("timeout", 5)
@@ -105,7 +105,7 @@ def test_retry_then_success(fault):
     fault.script(HUB, reset(), reply_html(502), reply_json({"now": 1783081032000}))
     cc = client(fault)
     pong = cc.ping()
-    assert pong.api == "current" and pong.now.year == 2026
+    assert pong.api == "conat" and pong.now.year == 2026
     assert fault.hits[HUB] == 3
 
 
@@ -118,7 +118,7 @@ def test_status_is_attached(fault):
 
 
 def test_connection_refused_is_retried_even_for_writes():
-    cc = CoCalc(host=f"http://127.0.0.1:{free_port()}", api_key=KEY, api="current", retries=2, backoff=0.01)
+    cc = CoCalc(host=f"http://127.0.0.1:{free_port()}", api_key=KEY, api="conat", retries=2, backoff=0.01)
     with pytest.raises(E.CoCalcConnectionError) as info:
         cc.create_project("never sent")
     assert "connection refused" in str(info.value)
@@ -211,11 +211,11 @@ def test_detection_current_even_with_a_bad_key(fault):
     cc = client(fault, api="auto")
     with pytest.raises(E.AuthenticationError):
         cc.ping()
-    assert cc.api == "current"
+    assert cc.api == "conat"
 
 
 def test_write_over_limit_fails_before_sending(fault):
-    cc = client(fault, api="current")
+    cc = client(fault, api="conat")
     from cocalc_magic.client import Project
 
     proj = Project(cc, PID, "t")
@@ -271,7 +271,7 @@ def test_map_progress_widget_in_a_kernel(fault, monkeypatch):
     fault.script(HUB, reply_json({"now": 1}))
     cc = client(fault)
     result = cc.map(lambda i: cc.ping().api, range(12), workers=3, progress=True)
-    assert list(result) == ["current"] * 12
+    assert list(result) == ["conat"] * 12
     (box,) = shown
     bar, label = box.children
     assert (bar.value, bar.max, bar.bar_style) == (12, 12, "success") and label.value == "12/12"

@@ -15,7 +15,7 @@ def proj(cocalc_server):
     return cc.create_project("scoped-key target")
 
 
-@pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 def test_project_scoped_key(cocalc_server, proj):
     _, key = cocalc_server.ctx.store.create_api_key(cocalc_server.account_id, project_id=proj.project_id, name="pk")
     pk = CoCalc(host=cocalc_server.url, api_key=key)

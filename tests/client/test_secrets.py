@@ -82,7 +82,7 @@ def _surface(cc: CoCalc, shown: list[str]) -> list[str]:
     return tokens
 
 
-@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 def test_no_secret_in_anything_shown(cocalc_server, capsys, caplog):
     caplog.set_level(logging.DEBUG, logger="cocalc_magic")
     shown: list[str] = []
@@ -105,7 +105,7 @@ def test_transport_failures_and_logs_never_show_the_key(capsys, caplog):
     with FaultServer() as srv:
         srv.script("/api/conat/hub", reset(), reply_html(502), truncated(),
                    reply_json({"error": f"must be signed in and MUST provide an api key {key}"}))
-        cc = CoCalc(host=srv.url, api_key=key, api="current", retries=2, backoff=0.01)
+        cc = CoCalc(host=srv.url, api_key=key, api="conat", retries=2, backoff=0.01)
         for _ in range(2):
             try:
                 cc.ping()
@@ -139,7 +139,7 @@ def test_sign_in_for_key_errors_do_not_show_password():
         assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 def test_sign_in_for_key_makes_a_working_key(cocalc_server, capsys, caplog):
     caplog.set_level(logging.DEBUG, logger="cocalc_magic")
     key = sign_in_for_key(cocalc_server.url, cocalc_server.email, cocalc_server.password, "from-test")

@@ -60,7 +60,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_startup_file_installed(venv):
     startup = venv / "etc" / "ipython" / "startup" / "50-cocalc_magic.py"
     assert startup.read_text() == (ROOT / "jupyter-config/ipython/startup/50-cocalc_magic.py").read_text()
-    site_pkgs = list(venv.glob("lib/python*/site-packages/cocalc_magic/magics.py"))
+    site_pkgs = list(venv.glob("lib/python*/site-packages/cocalc_magic/magics/__init__.py"))
     assert site_pkgs, "the package itself was not installed into the venv"
 
 

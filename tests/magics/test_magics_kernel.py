@@ -11,7 +11,7 @@ import uuid
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)]
 
 
 @pytest.fixture

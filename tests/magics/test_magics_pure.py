@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 
-from cocalc_magic import _magic_args as A
-from cocalc_magic._magic_display import Listing, MaskedToken, Report, mask, result_fate, scrub
+from cocalc_magic.magics import args as A
+from cocalc_magic.magics.display import Listing, MaskedToken, Report, mask, result_fate, scrub
 from magic_helpers import completions, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +162,7 @@ def test_config_traits(ip, magics, caplog):
     assert (magics.host, magics.timeout, magics.api, magics.show_tracebacks) == ("http://127.0.0.1:9", 2.5, "v1", True)
     r = run(ip, "%config CoCalcMagics.api = 'v3'")
     assert magics.api == "v1"  # refused; %config logs the reason
-    assert "expected any of ['auto', 'v1', 'current'] (case-insensitive), not the str 'v3'" in caplog.text
+    assert "expected any of ['auto', 'v1', 'conat', 'current'] (case-insensitive), not the str 'v3'" in caplog.text
 
 
 def test_config_from_the_profile(clean_env):
@@ -207,8 +207,9 @@ def test_loading_imports_nothing_heavy():
                          env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "COCALC_MAGIC_NO_AUTOLOAD": "1"})
     assert out.returncode == 0, out.stderr
     new = {m for m in out.stdout.split() if not m.startswith("IPython.")}  # %load_ext's own module
-    assert new <= {"cocalc_magic", "cocalc_magic.magics", "cocalc_magic._magic_args", "cocalc_magic._magic_display",
-                   "cocalc_magic._magic_transfer", "cocalc_magic._magic_settings",
+    assert new <= {"cocalc_magic", "cocalc_magic.version", "cocalc_magic.magics", "cocalc_magic.magics.core",
+                   "cocalc_magic.magics.args", "cocalc_magic.magics.display", "cocalc_magic.magics.transfer",
+                   "cocalc_magic.magics.settings_cache",
                    "shlex", "dis", "opcode", "html", "html.entities"}, new
     for heavy in ("requests", "cocalc_magic.client", "cocalc_magic.settings", "anywidget", "ipywidgets", "tornado",
                   "cocalc_magic.server"):

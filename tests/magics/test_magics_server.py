@@ -18,7 +18,7 @@ import pytest
 from cocalc_magic import CoCalc
 from magic_helpers import completions, run
 
-pytestmark = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+pytestmark = pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 
 ONE_LINE_ERROR = re.compile(r"^[^\n]+\n?$")
 
@@ -514,7 +514,7 @@ def test_token_of_another_account_needs_admin(ip, srv, cc, monkeypatch):
 
 
 def test_wrong_generation_forced(ip, srv):
-    other = "current" if srv.api == "v1" else "v1"
+    other = "conat" if srv.api == "v1" else "v1"
     run(ip, f"%config CoCalcMagics.api = '{other}'")
     assert_one_line_error(run(ip, "%cocalc projects"))
 

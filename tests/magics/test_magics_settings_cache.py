@@ -1,4 +1,4 @@
-"""The magics keep their resolved settings between calls (``_magic_settings.SettingsCache``): each
+"""The magics keep their resolved settings between calls (``magics.settings_cache.SettingsCache``): each
 test shows the cache is used while nothing changes, and that each thing the settings depend on
 (environment, %config, `use`, the credentials file, its location) takes effect on the next call."""
 
@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cocalc_magic import _magic_settings
-from cocalc_magic._magic_display import clock_text
+from cocalc_magic.magics import settings_cache as _magic_settings
+from cocalc_magic.magics.display import clock_text
 from magic_helpers import run
 
 KEY_A = "sk_" + "a" * 21 + "AAAA"

@@ -48,7 +48,7 @@ class FakeProject:
 
 
 class FakeClient:
-    def __init__(self, api: str = "current", n_projects: int = 3, n_old: int = 2):
+    def __init__(self, api: str = "conat", n_projects: int = 3, n_old: int = 2):
         self.host = "http://127.0.0.1:5999"
         self.api = api
         self.api_key = API_KEY

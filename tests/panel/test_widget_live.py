@@ -15,7 +15,7 @@ from cocalc_magic.panel import CoCalcPanel, open_view
 from cocalc_magic.server import LocalServer
 from tests.panel.fakes import Recorder, from_browser
 
-GENERATIONS = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+GENERATIONS = pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 
 
 def _panel(srv, monkeypatch, **kw):
@@ -68,7 +68,7 @@ def test_open_checks_the_path_first(cocalc_server, monkeypatch):
     assert w.rec.custom("embed") == []
 
 
-@pytest.mark.parametrize("api", ["v1", "current"])
+@pytest.mark.parametrize("api", ["v1", "conat"])
 def test_framing_forbidden_is_said_before_trying(api, tmp_path, monkeypatch):
     with LocalServer(data_dir=tmp_path, api=api, demo=True, start_delay=0.05, frame_ancestors="'none'") as srv:
         pid = srv.ctx.store.projects_of(srv.account_id)[0]["project_id"]
@@ -85,7 +85,7 @@ def test_framing_forbidden_is_said_before_trying(api, tmp_path, monkeypatch):
 
 
 def test_unreachable_server_is_one_line(monkeypatch):
-    cc = CoCalc(host="http://127.0.0.1:9", api_key="sk-nothing-here-000000", api="current", timeout=2)
+    cc = CoCalc(host="http://127.0.0.1:9", api_key="sk-nothing-here-000000", api="conat", timeout=2)
     w = CoCalcPanel(client=cc)
     assert w.projects == [] and w.status_line and "\n" not in w.status_line
     assert "Traceback" not in w.status_line and "sk-nothing-here-000000" not in w.status_line

@@ -16,7 +16,7 @@ from tests.panel.fakes import API_KEY, FakeClient, FramingCheck, NotFound, Recor
 PID0 = "00000000-0000-4000-8000-000000000000"
 
 
-@pytest.fixture(params=["current", "v1"])
+@pytest.fixture(params=["conat", "v1"])
 def cc(request):
     return FakeClient(api=request.param)
 

@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from cocalc_magic.server import LocalServer, homes
-from cocalc_magic.server.execute import ExecOptions, project_env, run
-from cocalc_magic.server.store import Store, decode62, encode62
+from cocalc_magic.server import LocalServer
+from cocalc_magic.server.core import homes
+from cocalc_magic.server.core.execute import ExecOptions, project_env, run
+from cocalc_magic.server.core.store import Store, decode62, encode62
 
 
 def test_keys_round_trip_and_hashing(tmp_path):
@@ -96,7 +97,7 @@ def test_restart_keeps_everything(tmp_path):
         key, acct = srv.api_key, srv.account_id
         pid = srv.ctx.store.create_project(acct, "Keep me")
         homes.write_text(srv.ctx.store.home(pid), "a/b.txt", "kept")
-    with LocalServer(data_dir=tmp_path, api="current") as srv:
+    with LocalServer(data_dir=tmp_path, api="conat") as srv:
         assert (srv.api_key, srv.account_id) == (key, acct)
         assert srv.ctx.store.project(pid)["title"] == "Keep me"
         assert homes.read_text(srv.ctx.store.home(pid), "a/b.txt") == "kept"
@@ -121,7 +122,7 @@ def test_stopping_the_server_stops_what_projects_run(tmp_path):
 
     import requests
 
-    srv = LocalServer(data_dir=tmp_path, api="current", start_delay=0).start()
+    srv = LocalServer(data_dir=tmp_path, api="conat", start_delay=0).start()
     pid = srv.ctx.store.create_project(srv.account_id, "long runner")
     body = {"project_id": pid, "name": "system.exec", "timeout": 60000,
             "args": [{"command": "sleep 300", "bash": True, "timeout": 300}]}

@@ -8,7 +8,7 @@ import requests
 
 from conat_client import UNKNOWN_UUID, Raw, project_key, second_user
 
-pytestmark = pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+pytestmark = pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 
 NOT_SIGNED_IN = "must be signed in and MUST provide an api key (cookies are not allowed)"
 NO_KEY = "You must provide authentication via an API key."

@@ -8,7 +8,7 @@ import requests
 
 from conat_client import UNKNOWN_UUID, Raw, project_key, second_user
 
-pytestmark = pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+pytestmark = pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 
 
 @pytest.fixture
@@ -253,7 +253,7 @@ def test_no_compute_servers(api, pid):
 def test_finished_async_jobs_are_forgotten_after_an_hour_or_beyond_100(cocalc_server):
     from types import SimpleNamespace
 
-    from cocalc_magic.server.project_api import _prune_jobs
+    from cocalc_magic.server.project.exec import _prune_jobs
 
     now = time.time()
     jobs = {f"j{i}": SimpleNamespace(job_id=f"j{i}", project_id="p", start=i, finished=now) for i in range(120)}

@@ -4,11 +4,11 @@ import pytest
 
 cocalc_api = pytest.importorskip("cocalc_api")
 
-pytestmark = pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+pytestmark = pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 
 
 def _has_user_query() -> bool:
-    from cocalc_magic.server import userquery
+    from cocalc_magic.server.core import userquery
 
     return hasattr(userquery, "user_query")
 

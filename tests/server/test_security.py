@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from cocalc_magic.server.v1 import SCHEMAS, R
+from cocalc_magic.server.v1.schemas import SCHEMAS, R
 
 
 @pytest.fixture

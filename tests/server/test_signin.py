@@ -15,10 +15,10 @@ import requests
 import tornado.web
 
 from cocalc_magic.server import LocalServer
-from cocalc_magic.server.signin import render_get_api_key_page
+from cocalc_magic.server.v2.signin import render_get_api_key_page
 
 ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-GENERATIONS = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+GENERATIONS = pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 
 
 def new_account(srv) -> tuple[str, str, str]:

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-GENERATIONS = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+GENERATIONS = pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 
 
 def post(srv, body, key=None, session=None):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cocalc_magic.server.app import ServerContext
-from cocalc_magic.server.projects import ProjectRuntime
-from cocalc_magic.server.store import Store
-from cocalc_magic.server.userquery import UserQueryError, is_public, user_query
+from cocalc_magic.server.http import ServerContext
+from cocalc_magic.server.core.projects import ProjectRuntime
+from cocalc_magic.server.core.store import Store
+from cocalc_magic.server.core.userquery import UserQueryError, is_public, user_query
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import requests
 
 from conat_client import UNKNOWN_UUID, Raw, project_key, second_user
 
-pytestmark = pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+pytestmark = pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import requests
 
 from cocalc_magic.server import LocalServer
 
-BOTH = pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+BOTH = pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 V1 = pytest.mark.parametrize("cocalc_server", ["v1"], indirect=True)
-CURRENT = pytest.mark.parametrize("cocalc_server", ["current"], indirect=True)
+CURRENT = pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 
 PNG_1x1 = base64.b64encode(
     bytes.fromhex(
@@ -119,7 +119,7 @@ def test_sign_in_form_sets_the_cookie_and_returns_to_the_page(site):
     assert r.status_code == 302 and r.headers["Location"] == nxt
     cookies = set_cookies(r)
     assert "HttpOnly" in cookies["remember_me"] and "samesite=strict" in cookies["remember_me"].lower()
-    assert ("account_id" in cookies) == (site.srv.api == "current")  # the account_id cookie came in 2025
+    assert ("account_id" in cookies) == (site.srv.api == "conat")  # the account_id cookie came in 2025
     r = s.get(site.url + nxt)
     assert "hello from the notebook" in r.text and 'id="sign-in"' not in r.text
 
@@ -315,7 +315,7 @@ def test_kiosk_page_config_carries_the_origin_rules_and_no_secrets(site):
     try:
         s = requests.Session()
         token = site.token()
-        if site.srv.api == "current":
+        if site.srv.api == "conat":
             s.get(f"{site.url}/auth/impersonate", params={"auth_token": token})
             r = s.get(site.kiosk_url)
         else:
@@ -339,7 +339,7 @@ def test_pages_allow_framing_by_default(site):
 
 
 def test_frame_ancestors_option_forbids_framing(tmp_path):
-    with LocalServer(data_dir=tmp_path, api="current", frame_ancestors="'none'") as srv:
+    with LocalServer(data_dir=tmp_path, api="conat", frame_ancestors="'none'") as srv:
         r = requests.get(f"{srv.url}/app?fullscreen=kiosk&session=")
         assert r.headers["Content-Security-Policy"].endswith("; frame-ancestors 'none'")
         assert r.headers["X-Frame-Options"] == "DENY"
@@ -370,7 +370,7 @@ def test_v1_token_sign_in_is_throttled_per_token(site):
 
 @BOTH
 def test_get_api_key_is_delegated_to_signin(site, monkeypatch):
-    from cocalc_magic.server import signin
+    from cocalc_magic.server.v2 import signin
 
     monkeypatch.setattr(signin, "render_get_api_key_page",
                         lambda handler, app: handler.finish(f"key page for {app}"))

@@ -24,7 +24,7 @@ def _project(srv, name="Embed me"):
     return pid
 
 
-@pytest.mark.parametrize("cocalc_server", ["v1", "current"], indirect=True)
+@pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 def test_embed_urls_sign_in_and_show_the_file(cocalc_server):
     srv = cocalc_server
     pid = _project(srv)
@@ -46,7 +46,7 @@ def test_embed_urls_sign_in_and_show_the_file(cocalc_server):
     assert 'id="sign-in"' in requests.get(e.kiosk_url).text
 
 
-@pytest.mark.parametrize("api", ["v1", "current"])
+@pytest.mark.parametrize("api", ["v1", "conat"])
 def test_framing_check_sees_a_forbidding_server(tmp_path, api):
     with LocalServer(data_dir=tmp_path, api=api, frame_ancestors="'none'") as srv:
         pid = _project(srv)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cocalc_magic.server.kiosk import allowed_hosts, block_origin
-from cocalc_magic.server.render import render_markdown, render_notebook, sanitize_html
+from cocalc_magic.server.web.kiosk import allowed_hosts, block_origin
+from cocalc_magic.server.web.render import render_markdown, render_notebook, sanitize_html
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from ..errors import CoCalcError, InvalidRequest, NotFound, ServerTimeout
-from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
-from .transport import Transport, error_in
+from ...errors import CoCalcError, InvalidRequest, NotFound, ServerTimeout
+from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from ..transport import Transport, error_in
 
 ONE_MB = 1_000_000  # guess: Next.js/express "1mb" is 1,048,576; the smaller figure is safe for both
 V1_JSON_LIMIT = 102_400  # express.json() default "100kb"

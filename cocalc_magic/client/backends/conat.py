@@ -13,8 +13,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import AuthenticationError, InvalidRequest, ProtocolError, ServerError, classify
-from .backend import (
+from ...errors import (
+    AuthenticationError,
+    InvalidRequest,
+    ProtocolError,
+    ServerError,
+    classify,
+)
+from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from ..transport import error_in
+from .base import (
     CURRENT_LIMIT,
     ENVELOPE,
     Backend,
@@ -24,16 +32,14 @@ from .backend import (
     names,
     user_info,
 )
-from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
-from .transport import error_in
 
 HUB = "/api/conat/hub"
 PROJECT = "/api/conat/project"
 SLACK = 5.0  # seconds the HTTP wait exceeds the bridge's own wait, so the bridge answers first
 
 
-class CurrentBackend(Backend):
-    api = "current"
+class ConatBackend(Backend):
+    api = "conat"
     max_write_bytes = CURRENT_LIMIT - ENVELOPE
 
     # -- raw calls ----------------------------------------------------------------

@@ -12,12 +12,13 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import InvalidRequest, ProtocolError, classify
-from .backend import (
+from ...errors import InvalidRequest, ProtocolError, classify
+from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from .base import (
+    ENVELOPE,
     LISTING_SCRIPT,
     V1_FORM_LIMIT,
     V1_JSON_LIMIT,
-    ENVELOPE,
     Backend,
     exec_failure,
     exec_result,
@@ -25,7 +26,6 @@ from .backend import (
     names,
     user_info,
 )
-from .models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
 
 
 class V1Backend(Backend):

@@ -16,10 +16,12 @@ import asyncio
 import logging
 from typing import Any
 
-from . import access, hub_api, project_api
-from .app import AuthProblem
-from .conat import RemoteError, spread_args
-from .nextapi import NextApiHandler
+from .. import hub
+from .. import project as project_api
+from ..core import access
+from ..core.jsvalues import RemoteError, spread_args
+from ..http import AuthProblem
+from ..v2.base import NextApiHandler
 
 log = logging.getLogger("cocalc_magic.server.current")
 
@@ -103,7 +105,7 @@ class HubBridge(BridgeHandler):
         name, args = params.get("name"), params.get("args", [])
         subject = f"hub.account.{account_id}.api"
         await self.reply(lambda: _bounded(
-            hub_api.call(self.ctx, account_id, name, args), _timeout_s(params.get("timeout")), subject, name
+            hub.call(self.ctx, account_id, name, args), _timeout_s(params.get("timeout")), subject, name
         ))
 
 

@@ -17,8 +17,8 @@ import json
 import os
 import sys
 
-from .conat import RemoteError, error, js_str
 from .execute import killpg, project_env
+from .jsvalues import RemoteError, error, js_str
 
 KERNELS = ("python3", "python")  # names we answer to (CoCalc installs call it python3)
 DEFAULT_TIMEOUT_S = 90.0

@@ -1,103 +1,30 @@
-"""The project's own conat API (what ``POST /api/conat/project`` forwards to), running in the
-project's HOME: ping, test, version, exec (blocking and async jobs), text files, listing, file
-operations, realpath, signal, jupyterExecute.
+"""The project's ``system.exec`` (blocking and async jobs, CoCalc's execute-code.ts) and
+``system.signal``."""
 
-Texts follow the recordings of ``real-hub-transcripts.md`` §2 and CoCalc's
-``project/conat/api/system.ts`` and ``backend/execute-code.ts``. Exec errors are plain strings in
-CoCalc (no ``Error: `` prefix); file-system errors are Node's ``Error: ENOENT: …`` texts.
-Where CoCalc would act outside HOME we refuse with Node's EACCES text (a guess: a real project
-is a Linux user who may read outside HOME; here HOME is the project's whole world).
-"""
 
 from __future__ import annotations
 
 import asyncio
-import errno as errno_mod
 import json
 import os
 import shlex
-import shutil
 import signal as signal_mod
-import stat as stat_mod
 import time
 from pathlib import Path
 from typing import Any
 
-from . import homes
-from .conat import RemoteError, error, js_str, lookup, read_prop, type_error
-from .execute import ExecOptions, project_env, run
+from ..core import homes
+from ..core.execute import ExecOptions, project_env, run
+from ..core.jsvalues import RemoteError, error, js_str, type_error
+from .base import Project, _destructure
 
-# system.version: CoCalc reports its build time in seconds; this is the build the recordings
-# come from (5cb3315c30, 2026-07-03), the generation this server plays.
-VERSION = 1783081032
 EXEC_DEFAULT_TIMEOUT_S = 60  # PROJECT_EXEC_DEFAULT_TIMEOUT_S
 ASYNC_MAX_OUTPUT = 1024 * 1024  # execute-code.ts: async jobs keep at most 1 MB
 STATS_MAX = 100
 ASYNC_CACHE_MAX = 100  # execute-code.ts keeps at most 100 jobs per project ...
 ASYNC_CACHE_TTL_S = 3600  # ... for an hour
 
-NODE_TEXT = {
-    errno_mod.ENOENT: ("ENOENT", "no such file or directory"),
-    errno_mod.EISDIR: ("EISDIR", "illegal operation on a directory"),
-    errno_mod.ENOTDIR: ("ENOTDIR", "not a directory"),
-    errno_mod.EACCES: ("EACCES", "permission denied"),
-    errno_mod.EPERM: ("EPERM", "operation not permitted"),
-    errno_mod.EEXIST: ("EEXIST", "file already exists"),
-    errno_mod.ENOTEMPTY: ("ENOTEMPTY", "directory not empty"),
-    errno_mod.EINVAL: ("EINVAL", "invalid argument"),
-}
 
-
-def fs_error(exc: OSError | int, syscall: str, path: str | None = None) -> RemoteError:
-    """Node's fs error text: ``Error: ENOENT: no such file or directory, open 'x'``."""
-    num = exc if isinstance(exc, int) else (exc.errno or errno_mod.EIO)
-    code, text = NODE_TEXT.get(num, (errno_mod.errorcode.get(num, "EIO"), os.strerror(num).lower()))
-    where = f" '{path}'" if path is not None else ""
-    return error(f"{code}: {text}, {syscall}{where}")
-
-
-def _ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _destructure(opts: Any, prop: str) -> dict:
-    if opts is None:
-        raise type_error(f"Cannot destructure property '{prop}' of 'undefined' as it is undefined.")
-    return opts if isinstance(opts, dict) else {}
-
-
-class Project:
-    """One call's view of a project: its id, HOME and the server's runtime."""
-
-    def __init__(self, ctx, project_id: str):
-        self.ctx = ctx
-        self.project_id = project_id
-        self.home = ctx.store.home(project_id)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.home_real = Path(os.path.realpath(self.home))
-
-    def abs_display(self, path: str) -> str:
-        return homes.display_path(self.home, path)
-
-    def inside(self, path: str, syscall: str, shown: str | None = None) -> Path:
-        """The real path of ``path`` inside HOME, or Node's EACCES text."""
-        try:
-            return homes.resolve(self.home, path)
-        except homes.PathOutsideHome:
-            raise fs_error(errno_mod.EACCES, syscall, shown if shown is not None else path) from None
-
-    def lexical(self, path: str, syscall: str) -> Path:
-        """``path`` under HOME without following a final symlink (for lstat, unlink, rename)."""
-        p = Path(os.path.normpath(self.home_real / path))
-        if p == self.home_real:
-            return p
-        parent = Path(os.path.realpath(p.parent))
-        if parent != self.home_real and self.home_real not in parent.parents:
-            raise fs_error(errno_mod.EACCES, syscall, str(p))
-        return parent / p.name
-
-
-# ---------------------------------------------------------------------------------- exec
 def _exec_fields(opts: dict) -> dict:
     command = opts.get("command")
     if not isinstance(command, str):
@@ -308,176 +235,6 @@ async def _async_get(project: Project, opts: dict) -> dict:
     return job_view(job, bool(opts.get("async_stats")))
 
 
-# ---------------------------------------------------------------------------------- files
-def _content_type_error(value: Any) -> RemoteError:
-    if value is None:
-        got = "Received undefined"
-    elif isinstance(value, bool):
-        got = f"Received type boolean ({js_str(value)})"
-    elif isinstance(value, (int, float)):
-        got = f"Received type number ({js_str(value)})"
-    else:
-        got = f"Received an instance of {'Array' if isinstance(value, list) else 'Object'}"
-    return RemoteError(
-        'TypeError [ERR_INVALID_ARG_TYPE]: The "data" argument must be of type string or an '
-        f"instance of Buffer, TypedArray, or DataView. {got}"
-    )
-
-
-async def write_text_file(ctx, project_id: str, opts: Any) -> None:
-    opts = _destructure(opts, "path")
-    path, content = opts.get("path"), opts.get("content")
-    if path is None:
-        raise type_error("Cannot read properties of undefined (reading 'length')")
-    path = js_str(path)
-    if not isinstance(content, str):
-        raise _content_type_error(content)
-    project = Project(ctx, project_id)
-    project.inside(path, "open")
-    try:
-        await asyncio.to_thread(homes.write_text, project.home, path, content)
-    except OSError as exc:
-        raise fs_error(exc, "open", path) from None
-    return None
-
-
-async def read_text_file(ctx, project_id: str, opts: Any) -> str:
-    """No size check on this path (CoCalc's conat read has none)."""
-    opts = _destructure(opts, "path")
-    path = opts.get("path")
-    if not isinstance(path, str):
-        raise RemoteError(
-            'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string or an '
-            f"instance of Buffer or URL. Received {'undefined' if path is None else 'type ' + type(path).__name__}"
-        )
-    project = Project(ctx, project_id)
-    target = project.inside(path, "open")
-    try:
-        if target.is_dir():
-            raise fs_error(errno_mod.EISDIR, "read")
-        data = await asyncio.to_thread(target.read_bytes)
-    except OSError as exc:
-        raise fs_error(exc, "open", path) from None
-    return data.decode("utf-8", "replace")
-
-
-def listing_of(project: Project, path: str, hidden: bool) -> list[dict]:
-    shown = project.abs_display(path)
-    target = project.inside(path, "opendir", shown)
-    try:
-        entries = list(os.scandir(target))
-    except OSError as exc:
-        raise fs_error(exc, "opendir", shown) from None
-    out = []
-    for entry in entries:
-        if not hidden and entry.name.startswith("."):
-            continue
-        item: dict[str, Any] = {"name": entry.name}
-        try:
-            lst = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        st = lst
-        if entry.is_symlink():
-            item["issymlink"] = True
-            try:
-                item["link_target"] = os.readlink(entry.path)
-                st = os.stat(entry.path)
-            except OSError:
-                st = lst
-        item["mtime"] = st.st_mtime
-        if stat_mod.S_ISDIR(st.st_mode):
-            item["isdir"] = True
-            try:
-                names = os.listdir(entry.path)
-            except OSError:
-                names = []
-            item["size"] = len(names) if hidden else sum(1 for n in names if not n.startswith("."))
-        else:
-            item["size"] = st.st_size
-        out.append(item)
-    return out
-
-
-async def listing(ctx, project_id: str, opts: Any) -> list:
-    opts = _destructure(opts, "path")
-    path = opts.get("path")
-    return listing_of(Project(ctx, project_id), "" if path is None else js_str(path), bool(opts.get("hidden")))
-
-
-async def delete_files(ctx, project_id: str, opts: Any) -> None:
-    opts = _destructure(opts, "paths")
-    paths = read_prop(opts, "paths") if opts else None
-    if not isinstance(paths, list):
-        raise type_error("Cannot read properties of undefined (reading 'map')")
-    project = Project(ctx, project_id)
-    for p in paths:
-        target = project.lexical(js_str(p), "rm")
-        if target == project.home_real:
-            raise error("refusing to delete the project's home directory")
-        try:
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise fs_error(exc, "rm", str(target)) from None
-    return None
-
-
-async def move_files(ctx, project_id: str, opts: Any) -> None:
-    opts = _destructure(opts, "paths")
-    paths, dest = opts.get("paths"), opts.get("dest")
-    if not isinstance(paths, list):
-        raise type_error("Cannot read properties of undefined (reading 'map')")
-    project = Project(ctx, project_id)
-    dest_dir = project.inside(js_str(dest) if dest is not None else "", "mkdir")
-    for p in paths:
-        src = project.lexical(js_str(p), "lstat")
-        try:
-            os.lstat(src)
-        except OSError as exc:
-            raise fs_error(exc, "lstat", str(src)) from None
-        try:
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(src), str(dest_dir / src.name))
-        except OSError as exc:
-            raise fs_error(exc, "rename", str(src)) from None
-    return None
-
-
-async def rename_file(ctx, project_id: str, opts: Any) -> None:
-    opts = _destructure(opts, "src")
-    project = Project(ctx, project_id)
-    src = project.lexical(js_str(opts.get("src")), "lstat")
-    dest = project.lexical(js_str(opts.get("dest")), "rename")
-    try:
-        os.lstat(src)
-    except OSError as exc:
-        raise fs_error(exc, "lstat", str(src)) from None
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(src, dest)
-    except OSError as exc:
-        raise fs_error(exc, "rename", str(src)) from None
-    return None
-
-
-async def realpath(ctx, project_id: str, path: Any = None) -> str:
-    project = Project(ctx, project_id)
-    text = js_str(path)
-    shown = project.abs_display(text)
-    real = os.path.realpath(project.home_real / text)
-    if not os.path.exists(real):
-        raise fs_error(errno_mod.ENOENT, "realpath", shown)
-    rel = os.path.relpath(real, project.home_real)
-    if rel == ".":
-        return ""
-    return real if rel.startswith("..") else rel
-
-
 def project_pids(ctx, project_id: str) -> set[int]:
     """Process groups this project runs (exec, async jobs, jupyter); see execute.ProcessRegistry."""
     return ctx.runtime.processes.pids(project_id)
@@ -521,89 +278,3 @@ async def send_signal(ctx, project_id: str, opts: Any) -> None:
     if last is not None:
         raise last
     return None
-
-
-# ---------------------------------------------------------------------------------- table
-async def _ping(ctx, project_id, *args):
-    return {"now": _ms()}
-
-
-async def _test(ctx, project_id, opts=None, *args):
-    pid = opts.get("project_id") if isinstance(opts, dict) else None
-    return {"project_id": pid if pid is not None else "", "server_time": _ms()}
-
-
-async def _version(ctx, project_id, *args):
-    return VERSION
-
-
-async def _exec(ctx, project_id, opts=None, *args):
-    return await exec_code(ctx, project_id, opts)
-
-
-async def _write(ctx, project_id, opts=None, *args):
-    return await write_text_file(ctx, project_id, opts)
-
-
-async def _read(ctx, project_id, opts=None, *args):
-    return await read_text_file(ctx, project_id, opts)
-
-
-async def _listing(ctx, project_id, opts=None, *args):
-    return await listing(ctx, project_id, opts)
-
-
-async def _delete(ctx, project_id, opts=None, *args):
-    return await delete_files(ctx, project_id, opts)
-
-
-async def _move(ctx, project_id, opts=None, *args):
-    return await move_files(ctx, project_id, opts)
-
-
-async def _rename(ctx, project_id, opts=None, *args):
-    return await rename_file(ctx, project_id, opts)
-
-
-async def _realpath(ctx, project_id, path=None, *args):
-    return await realpath(ctx, project_id, path)
-
-
-async def _signal(ctx, project_id, opts=None, *args):
-    return await send_signal(ctx, project_id, opts)
-
-
-async def _jupyter(ctx, project_id, opts=None, *args):
-    from .jupyter_exec import jupyter_execute
-
-    return await jupyter_execute(ctx, project_id, _destructure(opts, "input"))
-
-
-async def _list_kernels(ctx, project_id, *args):
-    return []  # kernels are not kept running between calls (each jupyterExecute is stateless)
-
-
-TABLE = {
-    "system": {
-        "ping": _ping,
-        "test": _test,
-        "version": _version,
-        "exec": _exec,
-        "writeTextFileToProject": _write,
-        "readTextFileFromProject": _read,
-        "listing": _listing,
-        "deleteFiles": _delete,
-        "moveFiles": _move,
-        "renameFile": _rename,
-        "realpath": _realpath,
-        "signal": _signal,
-        "jupyterExecute": _jupyter,
-        "listJupyterKernels": _list_kernels,
-    }
-}
-
-
-async def call(ctx, project_id: str, name: Any, args: list) -> Any:
-    """Run project function ``name``; raises RemoteError with the reply's error text."""
-    f = lookup(TABLE, name)
-    return await f(ctx, project_id, *args)

@@ -30,10 +30,14 @@ import re
 import uuid
 from typing import Any
 
-from . import access, homes, hub_api, project_api
-from .conat import RemoteError, js_str
-from .nextapi import NextApiHandler
-from .store import is_uuid, now_ms
+from .. import hub
+from .. import project as project_api
+from ..core import access, homes
+from ..core.customize import customize
+from ..core.jsvalues import RemoteError, js_str
+from ..core.store import is_uuid, now_ms
+from ..core.userquery import iso
+from .base import NextApiHandler
 
 OK = {"status": "ok"}
 _PREFIX = re.compile(r"^(Error|TypeError|OwnershipError|error)( \[[A-Z_]+\])?: ")
@@ -183,7 +187,7 @@ async def projects_touch(h: V2Handler, p: dict):
 
 
 async def projects_update(h: V2Handler, p: dict):
-    from . import userquery
+    from ..core import userquery
 
     who = _uid(h)
     if who is None:
@@ -206,7 +210,7 @@ async def projects_delete(h: V2Handler, p: dict):
     who = _uid(h)
     if not who:
         raise V2Error("must be signed in")
-    await hub_api.delete_project(h.ctx, who, p.get("project_id"))
+    await hub.delete_project(h.ctx, who, p.get("project_id"))
     return OK
 
 
@@ -260,7 +264,7 @@ async def projects_call(h: V2Handler, p: dict):
             return {"event": "project_exec_output", "id": mid, **{k: out[k] for k in ("stdout", "stderr", "exit_code")},
                     "type": out.get("type", "blocking")}
         if event == "ping":
-            return {"event": "pong", "id": mid, "now": hub_api.iso(now_ms())}
+            return {"event": "pong", "id": mid, "now": iso(now_ms())}
     except (OSError, ValueError) as exc:
         raise V2Error(str(exc)) from None
     raise V2Error(f"unknown event '{js_str(event)}'")
@@ -300,7 +304,7 @@ async def exec_(h: V2Handler, p: dict):
 
 # ======================================================================== user-query
 async def user_query(h: V2Handler, p: dict):
-    from . import userquery
+    from ..core import userquery
 
     try:
         return {"query": userquery.user_query(h.ctx, _uid(h), p.get("query"))}
@@ -331,7 +335,7 @@ async def collaborators_add(h: V2Handler, p: dict):
     who = _uid(h)
     if not who:
         raise V2Error("must be signed in")
-    hub_api.add_collaborators(h.ctx, who, [p.get("account_id")], [p.get("project_id")], v2=True)
+    hub.add_collaborators(h.ctx, who, [p.get("account_id")], [p.get("project_id")], v2=True)
     return OK
 
 
@@ -348,7 +352,7 @@ async def collaborators_remove(h: V2Handler, p: dict):
         raise V2Error(f"user {who} does not have write access to project {project_id}")
     if not is_uuid(target):
         raise V2Error(f"all account id's must be valid uuid's, but \"{js_str(target)}\" is not")
-    hub_api.ensure_can_remove(h.ctx, project_id, target, prefix_ownership=False)
+    hub.ensure_can_remove(h.ctx, project_id, target, prefix_ownership=False)
     h.store.remove_user(project_id, target)
     return OK
 
@@ -358,7 +362,7 @@ async def accounts_get_names(h: V2Handler, p: dict):
     # CoCalc throttles this route (3/s, 50/min, 500/h); a local server does not
     if _uid(h) is None:
         raise V2Error("must be signed in")
-    return {"names": hub_api.names_of(h.ctx, p.get("account_ids"))}
+    return {"names": hub.names_of(h.ctx, p.get("account_ids"))}
 
 
 async def accounts_profile(h: V2Handler, p: dict):
@@ -381,38 +385,7 @@ async def accounts_profile(h: V2Handler, p: dict):
 
 
 async def accounts_search(h: V2Handler, p: dict):
-    return hub_api.search_users(h.ctx, p.get("query"))
-
-
-# ======================================================================== customize
-def customize(ctx, fields: Any = None) -> dict:
-    """The site description CoCalc's ``getCustomize`` builds (the keys a client may look at)."""
-    from urllib.parse import urlparse
-
-    store = ctx.store
-    site = ctx.base_url
-    out = {
-        "siteName": store.setting("site_name") or "CoCalc (local)",
-        "siteDescription": store.setting("site_description") or "A local CoCalc-compatible server (cocalc_magic)",
-        "organizationName": store.setting("organization_name") or "",
-        "helpEmail": store.setting("help_email") or "",
-        "contactEmail": store.setting("help_email") or "",
-        "isCommercial": False,
-        "kucalc": "",
-        "anonymousSignup": False,
-        "emailSignup": False,
-        "shareServer": False,
-        "landingPages": False,
-        "dns": urlparse(site).netloc if site else "",
-        "siteURL": site,
-        "iframeCommHosts": store.setting("iframe_comm_hosts") or "",
-        "jupyterApiEnabled": True,
-        "computeServersEnabled": False,
-        "version": {"version_min_project": 0, "version_min_browser": 0, "version_recommended_browser": 0},
-    }
-    if isinstance(fields, list):
-        return {k: v for k, v in out.items() if k in fields}
-    return out
+    return hub.search_users(h.ctx, p.get("query"))
 
 
 async def customize_route(h: V2Handler, p: dict):

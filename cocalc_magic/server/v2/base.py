@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import access
-from .app import AuthProblem, BaseHandler
+from ..core import access
+from ..http import AuthProblem, BaseHandler
 
 # Next.js' default API body parser limit "1mb" (bytes.parse → 1048576). CoCalc sets no
 # sizeLimit, so this is the limit; the 413 text is Next's ApiError message. A guess: the exact

@@ -13,11 +13,11 @@ from typing import Any
 
 import tornado.web
 
-from .app import BaseHandler
-from .nextapi import BODY_LIMIT, NextApiHandler
-from .hub_api import key_row
-from .store import is_uuid
-from .userquery import parse_time
+from ..core.store import is_uuid
+from ..core.userquery import parse_time
+from ..http import BaseHandler
+from ..hub import key_row
+from .base import BODY_LIMIT, NextApiHandler
 
 REMEMBER_ME_TTL_S = 180 * 24 * 3600  # "about 6 months" (recorded cookie expiry)
 MAX_KEYS_PER_ACCOUNT = 100_000

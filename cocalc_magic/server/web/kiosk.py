@@ -27,11 +27,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import tornado.web
 
-from . import homes, render
-from .app import BaseHandler, ServerContext
+from ..core import homes
+from ..core.store import is_uuid
+from ..http import BaseHandler, ServerContext
+from ..v2.signin import set_sign_in_cookies
+from . import render
 from .render import esc
-from .signin import set_sign_in_cookies
-from .store import is_uuid
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/static/cocalc-magic/"
@@ -230,7 +231,7 @@ class AppHandler(PageHandler):
     def get(self) -> None:
         app_name = self.get_query_argument("get_api_key", None)
         if app_name is not None:  # the seed's key-for-an-app sign-in page
-            from . import signin
+            from ..v2 import signin
 
             return signin.render_get_api_key_page(self, app_name)
         token_error = self.consume_v1_token()

@@ -1,0 +1,30 @@
+"""The route table: which API packages a server mounts, by the generation it plays.
+
+This is the one module that imports every handler package; nothing imports it back but
+``LocalServer`` (``server/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import tornado.web
+
+from .conat import routes as conat_routes
+from .http import NotFoundHandler, ServerContext, log_request
+from .v1 import routes as v1_routes
+from .v2 import routes as v2_routes
+from .web import routes as web_routes
+
+
+def make_app(ctx: ServerContext) -> tornado.web.Application:
+    """The tornado application of one server: its generation's API, then /api/v2 and the pages."""
+    routes: list = v1_routes(ctx) if ctx.api == "v1" else conat_routes(ctx)
+    routes += v2_routes(ctx) + web_routes(ctx)
+    return tornado.web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"ctx": ctx},
+        compress_response=False,
+        xsrf_cookies=False,
+        serve_traceback=False,
+        log_function=log_request,
+    )
