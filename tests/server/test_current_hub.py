@@ -340,14 +340,7 @@ def test_delete_project(cocalc_server, api, user2):
     assert api.hub("projects.deleteProject", {"project_id": theirs}) is None  # admins may
 
 
-# ------------------------------------------------------------------ org / jupyter
-def test_org_create_token(cocalc_server, api, user2):
-    u2, acct2, email2, _ = user2
-    out = api.hub("org.createToken", {"user": email2})
-    assert out["url"] == f"{cocalc_server.url}/auth/impersonate?auth_token={out['token']}"
-    assert cocalc_server.ctx.store.auth_token_account(out["token"]) == acct2
-
-
+# ------------------------------------------------------------------ jupyter (org.*: test_conat_org.py)
 def test_jupyter_kernels_and_execute_on_the_hub(api):
     pid = api.hub("projects.createProject", {"title": "jup"})
     assert [k["name"] for k in api.hub("jupyter.kernels", {"project_id": pid})] == ["python3"]

@@ -1,4 +1,4 @@
-"""The hub's ``projects.*``, ``db.userQuery``, ``org.createToken`` and ``jupyter.*`` functions,
+"""The hub's ``projects.*``, ``db.userQuery`` and ``jupyter.*`` functions,
 called as ``accounts`` describes."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..core.jsvalues import (
 )
 from ..core.store import is_uuid, now_ms
 from ..core.userquery import iso
-from .accounts import AUTH_TOKEN_TTL_S, _collab, _pg_uuid
+from .accounts import _collab, _pg_uuid
 
 
 # ================================================================================ projects
@@ -264,23 +264,6 @@ async def user_query(ctx, account_id, opts=None, *args):
         return userquery.user_query(ctx, account_id, query, None)
     except userquery.UserQueryError as exc:  # CoCalc's text; TypeErrors get their prefix here
         raise RemoteError(("TypeError: " if exc.type_error else "") + exc.text) from None
-
-
-# ================================================================================ org
-async def org_create_token(ctx, account_id, opts=None, *args):
-    """Admins only here (CoCalc also lets org admins); ``user`` is an account id or email."""
-    opts = opts or {}
-    if not ctx.store.is_admin(account_id):
-        raise error("must be an admin")
-    user = opts.get("user")
-    acct = ctx.store.account(user) if is_uuid(user) else ctx.store.account_by_email(js_str(user))
-    if acct is None:
-        raise error(f"no such user '{js_str(user)}'")
-    ttl = AUTH_TOKEN_TTL_S
-    if isinstance(opts.get("expire"), (int, float)):
-        ttl = max(1.0, (float(opts["expire"]) - now_ms()) / 1000)
-    token = ctx.store.create_auth_token(acct["account_id"], account_id, ttl, is_admin=True)
-    return {"token": token, "url": f"{ctx.base_url}/auth/impersonate?auth_token={token}"}
 
 
 # ================================================================================ jupyter

@@ -1,4 +1,4 @@
-"""The hub's dispatch: ``{name, args}`` to a function of ``accounts`` or ``projects``, with
+"""The hub's dispatch: ``{name, args}`` to a function of ``accounts``, ``projects``, ``org``, ``messages`` or ``sync``, with
 CoCalc's auth transform (``authFirst`` injects the caller into ``args[0]``)."""
 
 from __future__ import annotations
@@ -7,7 +7,10 @@ from typing import Any
 
 from ..core.jsvalues import inject_first, lookup, spread_args
 from . import accounts as A
+from . import messages as M
+from . import org as O
 from . import projects as P
+from . import sync as S
 
 NO_AUTH, AUTH_FIRST, REQUIRE_ACCOUNT = "noAuth", "authFirst", "requireAccount"
 
@@ -35,7 +38,10 @@ TABLE = {
         "deleteProject": (AUTH_FIRST, P.delete_project_fn),
     },
     "db": {"userQuery": (AUTH_FIRST, P.user_query)},
-    "org": {"createToken": (AUTH_FIRST, P.org_create_token)},
+    # every org.*, messages.* and sync.* function is authFirst (conat/hub/api/{org,messages,sync}.ts)
+    "org": {fn: (AUTH_FIRST, f) for fn, f in O.FUNCTIONS.items()},
+    "messages": {fn: (AUTH_FIRST, f) for fn, f in M.FUNCTIONS.items()},
+    "sync": {fn: (AUTH_FIRST, f) for fn, f in S.FUNCTIONS.items()},
     "jupyter": {"kernels": (AUTH_FIRST, P.jupyter_kernels), "execute": (AUTH_FIRST, P.jupyter_execute_hub)},
 }
 

@@ -11,7 +11,7 @@ import shutil
 import stat as stat_mod
 from typing import Any
 
-from ..core import homes
+from ..core import history, homes
 from ..core.jsvalues import RemoteError, error, js_str, read_prop, type_error
 from .base import Project, _destructure, fs_error
 
@@ -45,6 +45,8 @@ async def write_text_file(ctx, project_id: str, opts: Any) -> None:
         await asyncio.to_thread(homes.write_text, project.home, path, content)
     except OSError as exc:
         raise fs_error(exc, "open", path) from None
+    # a version for sync.history (conat generation; the v2 write-text-file route comes here too)
+    await asyncio.to_thread(history.record, ctx.store, project_id, project.home, path, content)
     return None
 
 
