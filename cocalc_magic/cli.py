@@ -30,6 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"# local CoCalc ({srv.api} API) serving {srv.data_dir}; Ctrl-C stops it", flush=True)
     print(f"COCALC_HOST={srv.url}")
     print(f"COCALC_API_KEY={srv.api_key}", flush=True)
+    if srv.project_id:  # ai: the project the key is allowed on
+        print(f"COCALC_PROJECT_ID={srv.project_id}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
@@ -67,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cocalc-magic", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser("serve", help="run a local CoCalc-compatible server")
-    serve.add_argument("--api", choices=["v1", "conat", "current"], default="conat",
-                       help="API generation to serve: conat (a self-hosted CoCalc), v1 (an older one); current = conat")
+    serve.add_argument("--api", choices=["v1", "conat", "current", "ai"], default="conat",
+                       help="API generation to serve: conat (a self-hosted CoCalc), v1 (an older one), ai (cocalc.ai); "
+                            "current = conat")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless told otherwise)")
     serve.add_argument("--data", default=None, help="data directory (default: a temporary one)")

@@ -3,9 +3,13 @@
 One ``LocalServer`` per API generation per test session (starting one costs ~50 ms, but sharing
 keeps suites fast); tests make their own projects. Pick the generation by parametrising::
 
-    @pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
+    @pytest.mark.parametrize("cocalc_server", ["v1", "conat", "ai"], indirect=True)
     def test_mine(cocalc_server):
         cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+
+On "ai" (cocalc.ai) ``api_key`` is an ``sk-cc-v2.`` key with every capability, allowed on
+``cocalc_server.project_id`` only; ``cocalc_server.create_key(capabilities=[...], projects=[...])``
+makes others (e.g. one that lacks ``project:exec``).
 
 Without parametrisation the generation is ``--cocalc-api`` (default ``conat``; ``current`` is an alias).
 """
@@ -17,7 +21,7 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--cocalc-api", default="conat", choices=["v1", "conat", "current"],
+        "--cocalc-api", default="conat", choices=["v1", "conat", "current", "ai"],
         help="API generation of the cocalc_server fixture when a test does not choose one",
     )
 

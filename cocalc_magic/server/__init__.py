@@ -18,14 +18,15 @@ import tempfile
 import threading
 from pathlib import Path
 
-API_GENERATIONS = ("v1", "conat")
+API_GENERATIONS = ("v1", "conat", "ai")
 ALIASES = {"current": "conat"}  # this project's first name for the conat generation
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class LocalServer:
     """A CoCalc-compatible server. ``api`` picks the generation it plays: "v1" (an older
-    self-hosted CoCalc) or "conat" (a self-hosted CoCalc of 2025-2026; "current" is an alias)."""
+    self-hosted CoCalc), "conat" (a self-hosted CoCalc of 2025-2026; "current" is an alias) or
+    "ai" (cocalc.ai: ``api_key`` is then an ``sk-cc-v2.`` key allowed on ``project_id``)."""
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class LocalServer:
         self.api_key: str = ""
         self.email: str = ""
         self.password: str = ""
+        self.project_id: str = ""  # ai: the project the first key is allowed on
 
     # ------------------------------------------------------------------ public
     @property
@@ -108,7 +110,33 @@ class LocalServer:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point a client at this server."""
-        return {"COCALC_HOST": self.url, "COCALC_API_KEY": self.api_key}
+        out = {"COCALC_HOST": self.url, "COCALC_API_KEY": self.api_key}
+        if self.project_id:
+            out["COCALC_PROJECT_ID"] = self.project_id
+        return out
+
+    def create_key(
+        self,
+        capabilities: "list[str] | tuple[str, ...] | None" = None,
+        projects: "list[str] | tuple[str, ...] | None" = None,
+        *,
+        name: str = "test key",
+        expire_s: float | None = None,
+        account_id: str | None = None,
+    ) -> str:
+        """A new cocalc.ai key (``api="ai"`` only), as Account → API keys makes one; returns it.
+
+        ``capabilities``: default all nine; ``projects``: the allowed list, default
+        ``[project_id]``; ``expire_s``: seconds until it expires; ``account_id``: default the admin.
+        Raises ValueError with cocalc-ai's text for a scope it refuses (e.g. a project capability
+        with no project), so tests can make a key that lacks any capability or project.
+        """
+        if self.api != "ai" or not self.ctx:
+            raise ValueError("create_key needs a running LocalServer(api='ai')")
+        from .ai import new_key
+
+        return new_key(self.ctx.store, account_id or self.account_id, capabilities,
+                       [self.project_id] if projects is None else projects, name=name, expire_s=expire_s)
 
     # ------------------------------------------------------------------ internals
     def _run(self) -> None:
@@ -151,10 +179,16 @@ class LocalServer:
         if self.iframe_comm_hosts is not None:
             store.set_setting("iframe_comm_hosts", self.iframe_comm_hosts)
         self._load_admin(store)
+        demo_ids: list[str] = []
         if self.demo:
             from .demo import seed
 
-            seed(store, self.account_id)
+            demo_ids = seed(store, self.account_id)
+        if self.api == "ai":  # cocalc.ai makes keys in its web UI only: start with one project and key
+            from . import ai
+
+            self.project_id, self.api_key = ai.bootstrap(store, self.data_dir, self.account_id)
+            ai.allow(store, self.api_key, demo_ids)
         sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_UNSPEC)
         self.port = sockets[0].getsockname()[1]
         ctx.base_url = self.url

@@ -1,0 +1,65 @@
+"""The ``ai`` generation: the local server playing a cocalc.ai hub (sagemathinc/cocalc-ai).
+
+cocalc.ai keeps the two conat bridges and ``/api/v2`` but changes what a key may do: account
+keys ``sk-cc-v2.…`` with capabilities and allowed projects (``keys``), eight hub calls
+(``hub``), ``project:exec`` for every project call and no auto-start (``project``), projects
+listed, started and stopped through ``/api/v2`` (``v2``), Express' request handling
+(``express``). Facts: ``reference/cocalc-ai-facts.md``; recordings: ``real-ai-transcripts.md``.
+
+Since cocalc.ai makes keys only in its web UI (with a fresh second factor), the server starts
+with one project and an all-capability key allowed on it (``bootstrap``); more keys come from
+``LocalServer.create_key``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..core.store import now_ms
+from . import hub, keys, project, v2, web
+
+DEFAULT_TITLE = "My project"
+DEFAULT_DESCRIPTION = "Made by cocalc-magic serve --api ai"
+
+
+def routes(ctx) -> list:
+    """Every route of the ai generation but the shared sign-in, sign-up and kiosk pages."""
+    keys.ensure_schema(ctx.store)
+    return hub.routes(ctx) + project.routes(ctx) + v2.routes(ctx) + web.routes(ctx)
+
+
+def bootstrap(store, data_dir: Path, account_id: str) -> tuple[str, str]:
+    """The first project and its all-capability key: ``(project_id, key)``, kept in ``ai.json``
+    (mode 0600) in the data dir so that a restart on the same data keeps both."""
+    keys.ensure_schema(store)
+    path = Path(data_dir) / "ai.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        principal = keys.resolve(store, saved.get("api_key"))
+        if principal and principal.account_id == account_id and store.project(saved.get("project_id", "")):
+            return saved["project_id"], saved["api_key"]
+    project_id = store.create_project(account_id, DEFAULT_TITLE, DEFAULT_DESCRIPTION)
+    _, secret = keys.create_key(store, account_id, keys.CAPABILITIES, [project_id], name="all-capabilities")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"project_id": project_id, "api_key": secret}, fh)
+    return project_id, secret
+
+
+def new_key(store, account_id: str, capabilities, projects, name: str = "", expire_s: float | None = None) -> str:
+    """A key with these capabilities (None: all) on these projects; ValueError for a bad scope."""
+    caps = keys.CAPABILITIES if capabilities is None else list(capabilities)
+    expire = None if expire_s is None else now_ms() + expire_s * 1000
+    return keys.create_key(store, account_id, caps, list(projects), name=name, expire_ms=expire)[1]
+
+
+def allow(store, secret: str, project_ids: list[str]) -> None:
+    """Add projects to the allowed list of the key ``secret`` (``--demo``'s projects)."""
+    principal = keys.resolve(store, secret)
+    if principal is not None:
+        keys.allow_projects(store, principal.api_key_id, project_ids)
+
+
+__all__ = ["routes", "bootstrap", "new_key", "allow"]
