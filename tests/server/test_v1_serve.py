@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from serve_cli import serve
 
 
 def test_serve_api_v1_end_to_end(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cocalc_magic.cli", "serve", "--api", "v1", "--data", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    try:
-        lines = {}
-        while len(lines) < 2:
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
-            if "=" in line and not line.startswith("#"):
-                k, v = line.strip().split("=", 1)
-                lines[k] = v
+    with serve("--api", "v1", "--data", str(tmp_path)) as lines:
         host, key = lines["COCALC_HOST"], lines["COCALC_API_KEY"]
         assert host.startswith("http://127.0.0.1:")
         pong = requests.post(f"{host}/api/v1/ping", auth=(key, ""), timeout=10).json()
@@ -36,14 +18,6 @@ def test_serve_api_v1_end_to_end(tmp_path):
         out = requests.post(f"{host}/api/v1/project_exec", json={"project_id": pid, "command": "echo", "args": ["ok"]},
                             auth=(key, ""), timeout=30).json()
         assert out["stdout"] == "ok\n"
-        # the current generation's bridges are not there: a v1 server is a 2024 server
+        # the conat generation's bridges are not there: a v1 server is a 2024 server
         assert requests.post(f"{host}/api/conat/hub", json={"name": "system.ping"}, auth=(key, ""), timeout=10).status_code == 404
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0
     assert (tmp_path / "projects" / pid).is_dir()  # the data dir was the one given
