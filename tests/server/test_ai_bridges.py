@@ -141,3 +141,17 @@ def test_the_kiosk_pages_are_served(cocalc_server):
     r = requests.get(f"{cocalc_server.url}/projects/{cocalc_server.project_id}/files/x.ipynb?fullscreen=kiosk&session=",
                      timeout=10)
     assert r.status_code == 200 and "kiosk" in r.text
+
+
+def test_bodies_are_read_as_express_reads_them(cocalc_server):
+    url, auth = cocalc_server.url + "/api/conat/hub", (cocalc_server.api_key, "")
+    for body in ('"system.ping"', "42", "null", '{"name": '):
+        r = requests.post(url, data=body, headers={"Content-Type": "application/json"}, auth=auth, timeout=10)
+        assert (r.status_code, r.headers["Content-Type"]) == (400, "text/html; charset=utf-8"), body
+        assert "<pre>Bad Request</pre>" in r.text
+    r = requests.post(url, data="[1, 2]", headers={"Content-Type": "application/json"}, auth=auth, timeout=10)
+    assert r.json() == {"error": "API keys are not allowed to call hub RPC 'undefined'"}
+    r = requests.post(url, data="", headers={"Content-Type": "application/json"}, auth=auth, timeout=10)
+    assert r.json() == {"error": "API keys are not allowed to call hub RPC 'undefined'"}
+    r = requests.post(url, json={"name": 5}, auth=auth, timeout=10)
+    assert r.json() == {"error": "API keys are not allowed to call hub RPC '5'"}

@@ -54,6 +54,9 @@ class ExpressHandler(BaseHandler):
         try:
             body = self.params()
         except ValueError:
+            body = None
+        if body is None or (self.body_kind() == "json" and not isinstance(body, (dict, list))):
+            # body-parser's strict mode: only an object or an array is JSON it accepts
             self.html(400, "Bad Request")
             return None
         return body if isinstance(body, dict) else {}
