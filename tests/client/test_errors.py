@@ -64,7 +64,7 @@ TEXTS = [
      "name='system.ping', code='503' ", 200, E.ServerError),
     ("killed command 'bash /tmp/x/a.sh'", 200, E.ServerTimeout),
     ("Timeout communicating with project.", 200, E.ServerTimeout),
-    ("Error: stripe customer not defined", 200, E.ServerError),
+    ("Error: stripe customer not defined", 200, E.NotFound),
 ]
 
 
