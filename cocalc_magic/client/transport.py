@@ -33,6 +33,7 @@ from ..errors import (
     ProtocolError,
     ServerTimeout,
     classify,
+    moved,
 )
 from ..settings import mask, redact, register_secret
 
@@ -224,7 +225,7 @@ class Transport:
         started = time.perf_counter()
         try:
             if self.keep_cookies:
-                resp = self.session.post(url, data=data, headers=headers,
+                resp = self.session.post(url, data=data, headers=headers, allow_redirects=False,
                                          timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
             else:
                 resp = self._fast_post(url, data, headers["Content-Type"], (min(CONNECT_TIMEOUT, timeout), timeout))
@@ -256,13 +257,8 @@ class Transport:
         ctype = resp.headers.get("Content-Type", "")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s -> HTTP %s, %d bytes, %.1f ms", endpoint, status, len(content), 1000 * elapsed)
-        if 300 <= status < 400:
-            location = resp.headers.get("Location", "")
-            err = ProtocolError(
-                f"{self.host} redirects this request{f' to {redact(location)}' if location else ''} instead of "
-                f"answering it", status=status, endpoint=endpoint,
-                hint="Use the address it redirects to as the host (often https:// instead of http://)")
-            raise err
+        if 300 <= status < 400:  # never followed: the key (or a password) would go along
+            raise moved(self.host, resp.headers.get("Location", ""), status=status, endpoint=endpoint)
         text_like = content.lstrip()[:1]
         looks_html = "html" in ctype.lower() or text_like == b"<"
         if looks_html:
@@ -296,6 +292,27 @@ class Transport:
         return err
 
     # ------------------------------------------------------------------ other requests
+    def get_json(self, path: str, timeout: float | None = None) -> Any:
+        """GET ``path`` without credentials (e.g. ``/customize``); its JSON. A redirect is ``Moved``."""
+        url = self.host + path
+        timeout = min(self.timeout if timeout is None else float(timeout), 10.0)
+        self.calls += 1
+        try:
+            resp = self.session.get(url, timeout=(min(CONNECT_TIMEOUT, timeout), timeout), allow_redirects=False,
+                                    auth=_NoAuth())
+        except requests.exceptions.RequestException as exc:
+            raise _connection_error(f"could not load {self.host}{path} ({_reason(exc)})", f"GET {path}",
+                                    reached=False) from _quiet(exc)
+        if 300 <= resp.status_code < 400:
+            raise moved(self.host, resp.headers.get("Location", ""), status=resp.status_code, endpoint=f"GET {path}")
+        if resp.status_code >= 400 or "html" in resp.headers.get("Content-Type", "").lower():
+            raise _html_error(resp.status_code, resp.content, f"GET {path}", self.host)
+        try:
+            return resp.json()
+        except ValueError:
+            raise ProtocolError(f"{self.host}{path} is not JSON", status=resp.status_code,
+                                endpoint=f"GET {path}") from None
+
     def head_headers(self, url: str, timeout: float | None = None) -> tuple[int, dict[str, str]]:
         """GET ``url`` (no auth header needed) and return its status and headers, body discarded."""
         try:

@@ -331,10 +331,10 @@ def test_map_concurrency_is_bounded(fault):
     assert cc._transport.pool_size >= 5
 
 
-def test_redirect_names_the_new_address(fault):
+def test_redirect_is_moved_and_not_followed(fault):
     fault.script(HUB, redirect("https://cocalc.example/api/conat/hub"))
-    with pytest.raises(E.ProtocolError) as info:
+    with pytest.raises(E.Moved) as info:
         client(fault).ping()
-    text = str(info.value)
-    assert "redirects this request to https://cocalc.example/api/conat/hub" in text and "HTTP 301" in text
+    assert "has moved to https://cocalc.example" in str(info.value) and info.value.status == 301
+    assert info.value.location == "https://cocalc.example/api/conat/hub"
     assert fault.hits[HUB] == 1
