@@ -349,3 +349,17 @@ def test_no_key_says_how_to_set_one(cocalc_server, monkeypatch, tmp_path):
         cc.ping()
     assert "no API key is set" in str(info.value) and "COCALC_API_KEY" in str(info.value)
 
+
+
+def test_permanent_failures_name_their_cause_and_never_say_try_again(proj):
+    """An argument over Linux's 128 KiB, a path outside the home: retrying cannot fix either."""
+    with pytest.raises(E.InvalidRequest) as info:
+        proj.exec("echo", "x" * 140_000)
+    # v1's body limit (100 kB of JSON) refuses it before sending; the others name Linux's limit
+    assert ("bytes this server accepts" if proj.client.api == "v1" else "128 KiB") in str(info.value)
+    assert "try again" not in str(info.value).lower()
+    assert proj.exec("echo ok").stdout == "ok\n"  # the project still works
+    for call in (lambda: proj.read("/etc/passwd"), lambda: proj.write("../../outside.txt", "x")):
+        with pytest.raises(E.PermissionDenied) as info:
+            call()
+        assert "inside the project's home" in str(info.value) and "try again" not in str(info.value).lower()

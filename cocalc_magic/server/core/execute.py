@@ -12,6 +12,7 @@ process group; ``max_output`` cuts stdout and stderr each and appends
 from __future__ import annotations
 
 import asyncio
+import errno as errno_mod
 import math
 import os
 import shlex
@@ -23,6 +24,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from .jsvalues import RemoteError
 
 
 @dataclass
@@ -153,6 +156,14 @@ async def run(
             "spawnargs": argv[1:],
         }
         return ExecOutcome("", "", 1, spawned=spawned, spawn_error=err, bash=use_bash)
+    except OSError as exc:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        if exc.errno != errno_mod.E2BIG:
+            raise
+        # Node's spawn throws E2BIG at once (an argument over Linux's 128 KiB MAX_ARG_STRLEN, or all of
+        # them over ARG_MAX); CoCalc's execute-code.ts catches the throw as `error ${error}`
+        raise RemoteError("error Error: spawn E2BIG") from None
     if registry is not None:
         registry.add(project_id, proc.pid)
     if on_spawn is not None:
