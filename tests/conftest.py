@@ -24,6 +24,7 @@ def isolated_env(tmp_path):
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         IPYTHONDIR=str(tmp_path / "ipython"),
         XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),  # e.g. the sync state of the tour
         COCALC_MAGIC_NO_AUTOLOAD="1",
     )
     return env

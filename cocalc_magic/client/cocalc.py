@@ -394,10 +394,17 @@ class CoCalc:
             if bar:
                 bar.step(failed=len(errors))
 
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cocalc-map")
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cocalc-map") as pool:
-                for f in [pool.submit(run, i) for i in range(len(items))]:
-                    f.result()
+            for f in [pool.submit(run, i) for i in range(len(items))]:
+                f.result()
+        except BaseException:
+            # Ctrl-C (or an item's KeyboardInterrupt): items not started yet never start; the
+            # running ones finish, so nothing is left half done.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
         finally:
             if bar:
                 bar.close()

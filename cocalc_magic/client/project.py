@@ -7,7 +7,7 @@ import base64
 import logging
 import shlex
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import (
     AuthenticationError,
@@ -22,7 +22,10 @@ from .jobs import ExecJob, _finish
 from .models import ExecResult, Listing
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from .cocalc import CoCalc
+    from .sync import SyncReport
 
 log = logging.getLogger("cocalc_magic.client")
 RUNNING_TTL = 300.0  # seconds a "this project is running" observation is trusted
@@ -177,6 +180,22 @@ class Project:
     def _check_path(path: str) -> None:
         if not isinstance(path, str) or not path.strip():
             raise InvalidRequest("the path is empty", hint="Give a path relative to the project's home")
+
+    def sync(self, local: "str | PathLike[str]", remote: str | None = None, dry_run: bool = False,
+             delete: bool = False, exclude: "Iterable[str] | str" = (), *, workers: int = 8,
+             progress: bool = True) -> "SyncReport":
+        """Make a local file or folder and one of this project the same, both ways, losing no edit.
+
+        A change on one side is copied to the other; changes on both sides are a conflict (each
+        side keeps its version and gets the other's beside it, ``name.conflict-<side>-<date>.ext``);
+        deletions travel only with ``delete``. ``remote`` defaults to the same relative path under
+        the home; ``exclude`` adds globs to the defaults (``.git/``, ``__pycache__/``,
+        ``.ipynb_checkpoints/``). ``dry_run`` changes nothing and reports what would happen.
+        Run it again any time: only what changed since the last sync travels."""
+        from .sync import sync
+
+        return sync(self, local, remote, dry_run=dry_run, delete=delete, exclude=exclude, workers=workers,
+                    progress=progress)
 
     # -- commands ------------------------------------------------------------------------
     def exec(
