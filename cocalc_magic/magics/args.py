@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "copy": "copy a file or directory to another project (--to PROJECT)",
     "push": "upload a local file to a project",
     "pull": "download a project's file to this machine",
+    "sync": "keep a local folder and a project folder the same, both ways (--dry-run, --delete)",
     "token": "an auth token for embedding (returned, shown masked)",
     "open": "show one file of a project in a kiosk view",
     "panel": "the project panel (projects, files, embedded notebook)",
@@ -140,6 +141,20 @@ def build_parser(name: str) -> MagicParser:
         _project_opt(p)
         p.add_argument("remote", metavar="REMOTE", help="path in the project")
         p.add_argument("local", nargs="?", metavar="LOCAL", help="file on this machine (default: REMOTE's name)")
+    elif name == "sync":
+        p.description += ("\nA file changed on one side is copied to the other; changed on both sides, neither is "
+                          "overwritten and each side gets the other's version beside it "
+                          "(NAME.conflict-<side>-<date>.EXT). Deletions travel only with --delete. "
+                          "Skipped always: .git/, __pycache__/, .ipynb_checkpoints/.")
+        _project_opt(p)
+        p.add_argument("local", metavar="LOCAL", help="file or folder on this machine")
+        p.add_argument("remote", nargs="?", metavar="REMOTE",
+                       help="path in the project (default: the same relative path under its home)")
+        p.add_argument("--dry-run", action="store_true", help="change nothing; show what would happen")
+        p.add_argument("--delete", action="store_true",
+                       help="also delete on the other side what was deleted on one side since the last sync")
+        p.add_argument("--exclude", nargs="+", action="extend", metavar="GLOB",
+                       help="skip matching files or folders (name globs like '*.log', 'build/'; give LOCAL first)")
     elif name == "token":
         p.add_argument("account", nargs="?", metavar="ACCOUNT", help="account id (default: yours)")
         p.add_argument("--ask-password", action="store_true",

@@ -20,16 +20,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 # Small and pure (no client, no network): imported with the extension, so that a call pays no import.
 from . import args as A
 from . import transfer as T
-from .display import (
-    CoCalcMagicError,
-    Listing,
-    MaskedToken,
-    Report,
-    clock_text,
-    mask,
-    result_fate,
-    scrub,
-)
+from .display import CoCalcMagicError, Listing, MaskedToken, Report, clock_text, mask, result_fate, scrub
 from .settings_cache import SettingsCache
 
 TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
@@ -356,6 +347,11 @@ class CoCalcMagics(Magics):
 
     def _do_pull(self, a):
         return T.pull(self, a)
+
+    def _do_sync(self, a):
+        from .sync import sync
+
+        return sync(self, a)
 
     def _do_copy(self, a):
         cc = self.client()

@@ -111,7 +111,7 @@ def test_exec_keeps_the_command_as_typed(rest, opts, command):
 
 def test_completion_of_subcommands_and_options(ip):
     assert completions(ip, "%cocalc pi") == ["ping"]
-    assert set(completions(ip, "%cocalc s")) == {"start", "stop", "state"}
+    assert set(completions(ip, "%cocalc s")) == {"start", "stop", "state", "sync"}
     assert "--timeout" in completions(ip, "%cocalc exec --t")
     assert completions(ip, "%cocalc read --n") == ["--next-cell"]
     assert "--append" in completions(ip, "%%cocalc_write --a")
