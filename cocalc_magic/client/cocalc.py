@@ -84,6 +84,7 @@ class CoCalc:
         self._detect_lock = threading.Lock()
         self._running: dict[str, float] = {}
         self._identity: Identity | None = None
+        self._signin_refused: str | None = None  # why this key cannot make sign-in tokens, once known
         if api != "auto":
             self._backend = self._make_backend(api)
 
@@ -279,7 +280,10 @@ class CoCalc:
         """URLs to show ``path`` of a project in a kiosk IFrame, plus a framing check.
 
         ``kiosk_url`` never holds a token; ``signin_url`` does (legacy: kiosk URL +
-        ``&auth_token=``; current: ``/auth/impersonate?auth_token=`` which sets the cookie).
+        ``&auth_token=``; conat: ``/auth/impersonate?auth_token=`` which sets the cookie).
+        ``can_sign_in`` is False when no API call can sign a browser in for this server and key
+        (cocalc.ai; a non-admin key without the account's password): a panel then shows the file
+        some other way; ``token_error`` says why.
         """
         pid = project_id.project_id if isinstance(project_id, Project) else str(project_id)
         api = self.api
@@ -289,16 +293,26 @@ class CoCalc:
         origin = f"{parts.scheme}://{parts.netloc}"
         signin = None
         token_error = None
-        if token:
+        can_sign_in = True
+        if token and password is None and self._signin_refused is not None:
+            token_error, can_sign_in = self._signin_refused, False  # asking again changes nothing
+        elif token:
             try:
                 t = str(self.auth_token(password=password))
                 signin = self._b.signin_url(self.host, kiosk, t)
+            except PermissionDenied as err:
+                # permanent for this key: remembered, since a conat hub answers a second try within
+                # 30 s with its ban text, and only the password (or another key) would change it
+                token_error, can_sign_in = err.message, False
+                if password is None:
+                    self._signin_refused = err.message
             except CoCalcError as err:
                 token_error = str(err)
         new_tab = (signin if (signin and self._b.signin_opens_file)
                    else f"{self.host}/projects/{pid}/files/{quote(path)}")
         return Embed(kiosk_url=kiosk, signin_url=signin, new_tab_url=new_tab, origin=origin, api=api,
-                     framing=self.framing_check(kiosk), token_error=token_error)
+                     framing=self.framing_check(kiosk), token_error=token_error, can_sign_in=can_sign_in,
+                     signin_opens_file=self._b.signin_opens_file)
 
     def framing_check(self, url: str) -> FramingCheck:
         """Whether ``url`` may be shown in an IFrame of another site (X-Frame-Options, CSP)."""

@@ -217,14 +217,17 @@ class Embed:
     origin: str
     api: str
     framing: FramingCheck
-    token_error: str | None = None
+    token_error: str | None = None  # why there is no signin_url
+    can_sign_in: bool = True  # False: no API call can sign a browser in for this server and key
+    signin_opens_file: bool = False  # signin_url shows the file itself (legacy), not only a cookie
 
     def __repr__(self) -> str:
         from ..settings import redact
 
         return redact(
             f"Embed(kiosk_url={self.kiosk_url!r}, signin_url={self.signin_url!r}, new_tab_url={self.new_tab_url!r}, "
-            f"origin={self.origin!r}, api={self.api!r}, framing={self.framing!r}, token_error={self.token_error!r})"
+            f"origin={self.origin!r}, api={self.api!r}, framing={self.framing!r}, token_error={self.token_error!r}, "
+            f"can_sign_in={self.can_sign_in!r})"
         )
 
 

@@ -2,7 +2,9 @@
 // projects (virtualised, filtered here as the user types), files, and the kiosk IFrame driven by
 // CoCalc's postMessage protocol (open / closeall / status). Every reply from the IFrame is relayed
 // to Python as a custom message; the auth token arrives only in the "embed" custom message and is
-// never written into the model.
+// never written into the model. Where the kiosk cannot be signed in, Python sends a "rendered"
+// message instead: the file as one sanitized HTML page (in a buffer), shown in a sandboxed frame
+// that runs no scripts and has an opaque origin, so nothing from the file runs in this page.
 
 const ROW_H = 30; // px, fixed so the project list can render only the visible rows
 
@@ -125,6 +127,9 @@ function render({ model, el }) {
   const fileLabel = h("span", "ccp-openfile", "No file open");
   const statusBtn = h("button", "ccp-btn ccp-btn-status", "Status");
   const closeBtn = h("button", "ccp-btn ccp-btn-closeall", "Close all");
+  const reloadBtn = h("button", "ccp-btn ccp-btn-reload", "Refresh");
+  reloadBtn.title = "Read the file again";
+  reloadBtn.hidden = true;
   const newTab = h("a", "ccp-newtab", "Open in new tab ↗");
   newTab.target = "_blank";
   newTab.rel = "noopener noreferrer";
@@ -135,11 +140,12 @@ function render({ model, el }) {
   heightInput.min = "200";
   heightInput.step = "50";
   heightLabel.append(heightInput);
-  toolbar.append(fileLabel, statusBtn, closeBtn, newTab, heightLabel);
+  toolbar.append(fileLabel, reloadBtn, statusBtn, closeBtn, newTab, heightLabel);
   const notice = h("div", "ccp-notice");
   notice.hidden = true;
   const holder = h("div", "ccp-holder");
   const placeholder = h("div", "ccp-placeholder", "Choose a notebook to open it here.");
+  const NO_FILE = "No file open";
   holder.append(placeholder);
   const hint = h("div", "ccp-hint");
   main.append(toolbar, notice, holder, hint);
@@ -245,7 +251,9 @@ function render({ model, el }) {
   let frame = null;
   let origin = "";
   let kioskUrl = "";
-  let stage = "idle"; // idle | signin | kiosk
+  let stage = "idle"; // idle | signin | kiosk | rendered
+  let viewFrame = null; // the read-only view (sandboxed, srcdoc)
+  let closing = false; // a closeall was posted: its "done" closes the file in the labels too
   let gotStatus = false; // the frame's protocol answered since its last load
   let signedIn = false; // an open was acknowledged since the last load
   let pending = null; // {project_id, path} to open once the protocol answers
@@ -255,6 +263,67 @@ function render({ model, el }) {
   let statusTimer = null;
   let ackTimer = null;
   const secs = (name, dflt) => (Number(model.get(name)) > 0 ? Number(model.get(name)) : dflt);
+
+  function ensureView() {
+    if (viewFrame) return viewFrame;
+    viewFrame = h("iframe", "ccp-view");
+    viewFrame.title = "The file, read-only";
+    // No allow-scripts and no allow-same-origin: an opaque origin where nothing runs. Links open
+    // in a new tab (the page has <base target="_blank">), outside the sandbox.
+    viewFrame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
+    viewFrame.setAttribute("referrerpolicy", "no-referrer");
+    placeholder.remove();
+    holder.append(viewFrame);
+    return viewFrame;
+  }
+  function setFile(path, link, linkText) {
+    fileLabel.textContent = path || NO_FILE;
+    newTab.textContent = linkText || "Open in new tab ↗";
+    if (link) newTab.href = link;
+    newTab.hidden = !link;
+  }
+  function markClosed() {
+    // the file is closed: no label, link or hint may still name it
+    pending = null;
+    closing = false;
+    setFile("", null);
+    hint.textContent = "";
+    reloadBtn.hidden = true;
+    statusBtn.hidden = false;
+    if (viewFrame) {
+      viewFrame.hidden = true;
+      viewFrame.srcdoc = "";
+    }
+    if (stage === "rendered") stage = "idle";
+    if (!frame || frame.hidden) {
+      placeholder.textContent = `${NO_FILE}: choose a notebook to open it here.`;
+      holder.append(placeholder);
+    }
+    send({ kind: "event", event: "closed" });
+  }
+  function showRendered(msg, buffers) {
+    stopTimers();
+    cancel(ackTimer);
+    ackTimer = null;
+    if (frame) {
+      frame.hidden = true;
+      stage = "idle";
+      frame.removeAttribute("src"); // a hidden kiosk must not keep polling or opening files
+      gotStatus = signedIn = false;
+    }
+    stage = "rendered";
+    pending = null;
+    const buf = buffers && buffers[0];
+    const page = buf ? new TextDecoder().decode(buf) : "";
+    const v = ensureView();
+    v.hidden = false;
+    v.srcdoc = page;
+    setFile(msg.path, msg.new_tab_url, "Open in CoCalc ↗");
+    reloadBtn.hidden = false;
+    statusBtn.hidden = true; // no live frame to ask
+    hint.textContent = "";
+    if (msg.notice) showNotice(msg.notice, null);
+  }
 
   function ensureFrame() {
     if (frame) return frame;
@@ -333,12 +402,14 @@ function render({ model, el }) {
     ensureFrame();
     const target = { project_id: msg.project_id, path: msg.path };
     const newOrigin = msg.origin || new URL(msg.kiosk_url).origin;
-    fileLabel.textContent = msg.path;
-    newTab.href = msg.new_tab_url || msg.kiosk_url;
-    newTab.hidden = false;
+    setFile(msg.path, msg.new_tab_url || msg.kiosk_url);
+    reloadBtn.hidden = true;
+    statusBtn.hidden = false;
     notice.hidden = true;
+    if (viewFrame) viewFrame.hidden = true;
+    placeholder.remove();
     frame.hidden = false;
-    if (gotStatus && signedIn && newOrigin === origin && frame.src) {
+    if (stage === "kiosk" && gotStatus && signedIn && newOrigin === origin && frame.src) {
       pending = target; // a live, signed-in frame: switch files with another open, no reload
       postOpen(target);
       return;
@@ -349,7 +420,7 @@ function render({ model, el }) {
     kioskUrl = msg.kiosk_url;
     pending = target;
     gotStatus = signedIn = gaveUp = false;
-    if (msg.signin_url && msg.api === "conat") {
+    if (msg.signin_url && msg.signin_first) {
       stage = "signin";
       frame.src = msg.signin_url;
     } else {
@@ -389,11 +460,18 @@ function render({ model, el }) {
       }
     }
     send({ kind: "reply", data: d });
+    if (closing && d.status === "done" && !d.action && !("open_files" in d)) markClosed();
+    else if (d.status === "done" && d.open_files && pending && signedIn && !ackTimer) {
+      // a status snapshot without the shown file: it was closed (inside CoCalc, say)
+      const files = (d.open_files[pending.project_id] || []).map((p) => String(p).replace(/^\/+/, ""));
+      if (!files.includes(pending.path)) markClosed();
+    }
   }
   window.addEventListener("message", onMessage);
 
   function postFromPython(data) {
-    if (!frame || stage === "idle") {
+    if (data && data.action === "closeall") closing = true;
+    if (!frame || stage === "idle" || stage === "rendered") {
       send({ kind: "event", event: "no_frame" });
       return;
     }
@@ -401,24 +479,29 @@ function render({ model, el }) {
     else post(data); // ready, or gave up waiting: try anyway, a reply is relayed if one comes
   }
   statusBtn.addEventListener("click", () => postFromPython({ action: "status" }));
-  closeBtn.addEventListener("click", () => postFromPython({ action: "closeall" }));
+  closeBtn.addEventListener("click", () => {
+    if (stage === "rendered") send({ kind: "closeall" }); // Python closes the read-only view
+    else postFromPython({ action: "closeall" });
+  });
+  reloadBtn.addEventListener("click", () => send({ kind: "reload" }));
 
   let fallback = null; // see the end of render()
-  function onCustom(msg) {
+  function onCustom(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
     if (msg.for_view && msg.for_view !== viewId) return; // meant for another view of this panel
-    if (msg.kind === "embed" || msg.kind === "blocked") {
+    if (msg.kind === "embed" || msg.kind === "blocked" || msg.kind === "rendered") {
       cancel(fallback);
       fallback = null;
     }
     if (msg.kind === "embed") embed(msg);
+    else if (msg.kind === "rendered") showRendered(msg, buffers);
+    else if (msg.kind === "closed") markClosed();
     else if (msg.kind === "post") postFromPython(msg.data);
     else if (msg.kind === "blocked") {
       if (frame) frame.hidden = true;
+      if (viewFrame) viewFrame.hidden = true;
       stopTimers();
-      newTab.href = msg.new_tab_url;
-      newTab.hidden = false;
-      fileLabel.textContent = msg.path || "";
+      setFile(msg.path, msg.new_tab_url);
       showNotice(msg.reason, msg.new_tab_url);
     }
   }
@@ -468,12 +551,12 @@ function render({ model, el }) {
   // Python answers "hello" with what this view must show (a fresh token of its own). Without a
   // live kernel (a saved widget state) nothing comes: then show the open file without a token,
   // which works when the browser's CoCalc cookie from an earlier sign-in still applies.
-  send({ kind: "hello" });
+  send({ kind: "hello", origin: window.location.origin });
   const opened = model.get("opened") || {};
   if (opened.kiosk_url) {
     fallback = later(() => {
       fallback = null;
-      if (stage === "idle") embed({ ...opened, signin_url: null, new_tab_url: opened.kiosk_url });
+      if (stage === "idle" && opened.view !== "rendered") embed({ ...opened, signin_url: null, new_tab_url: opened.kiosk_url });
     }, 3000);
   }
 

@@ -49,6 +49,16 @@ def reply_text(data: Any) -> str:
     return one_line(f"CoCalc replied: {data}")
 
 
+def rendered_text(path: str, reason: str | None) -> str:
+    """Why the panel shows the file read-only (None: it was asked for), and what the user can do."""
+    why = f": the embedded CoCalc cannot be signed in here ({one_line(reason, 160).rstrip('. ')})" if reason else ""
+    return one_line(
+        f"Read-only view of {path}{why}. "
+        "Refresh re-reads the file; “Open in CoCalc” opens it in a new tab, where you sign in.",
+        limit=420,
+    )
+
+
 def event_text(event: str, info: dict) -> str:
     """Explain what the browser side noticed (timeouts and such) in one line."""
     parent = info.get("parent_origin") or "this page"

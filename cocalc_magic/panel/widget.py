@@ -20,7 +20,8 @@ from typing import Any, Callable
 import anywidget
 import traitlets as t
 
-from . import rows, texts
+from . import readonly, rows, texts
+from .replies import Reply, Waiting
 from .rows import get_field
 
 _HERE = Path(__file__).parent
@@ -31,7 +32,10 @@ class CoCalcPanel(anywidget.AnyWidget):
     """Your CoCalc projects, their files, and the chosen notebook in CoCalc's kiosk mode.
 
     ``panel.open(project, path)``, ``panel.closeall()`` and ``panel.status()`` send CoCalc's IFrame
-    protocol messages; the replies arrive later in ``panel.replies`` and ``panel.on_reply(callback)``.
+    protocol messages and return at once with a small view that shows the reply when it comes
+    (also in ``panel.replies`` and ``panel.on_reply(callback)``). Where no API call can sign the
+    kiosk in (cocalc.ai; a self-hosted CoCalc with a non-admin key) the panel shows the file
+    read-only instead, read through the API and rendered safely (``panel.reload()`` re-reads it).
     """
 
     _esm = _HERE / "panel.js"
@@ -48,7 +52,7 @@ class CoCalcPanel(anywidget.AnyWidget):
     project_title = t.Unicode("").tag(sync=True)
     cwd = t.Unicode("").tag(sync=True)
     files = t.List(t.Dict()).tag(sync=True)
-    opened = t.Dict().tag(sync=True)  # {project_id, path, kiosk_url, origin, api}: never a token
+    opened = t.Dict().tag(sync=True)  # {project_id, path, view, kiosk_url, origin, api}: never a token
     status_line = t.Unicode("").tag(sync=True)
     height = t.Int(600).tag(sync=True)
     # Browser-side timeouts of the IFrame protocol (real-iframe-protocol.md §4.5-4.6).
@@ -62,29 +66,38 @@ class CoCalcPanel(anywidget.AnyWidget):
         self._callbacks: list[Callable[[dict], Any]] = []
         self.replies: list[dict] = []
         self._views: list[str] = []  # browser views, oldest first; replies count from the newest only
-        self._undelivered: dict | None = None  # an embed made before any view existed (token inside)
+        self._undelivered: tuple[dict, list | None] | None = None  # made before any view existed (token inside)
         self._token_wanted = True
+        self._live_wanted: bool | None = None  # open()'s ``live``, kept for reload() and new views
+        self._origins: dict[str, str] = {}  # view -> the origin of the page that shows it
+        self._shown: tuple[dict, bytes] | None = None  # the read-only view sent last (for new views)
+        self._fallback = False  # live kiosk tried without a token (same site): render if it stays signed out
+        self._waiting = Waiting()
         self.on_msg(self._on_custom_msg)
         self.observe(self._on_show_all, names="show_all")
         if self._connect() and fetch and mode == "panel":
             self.refresh()
 
     # ------------------------------------------------------------------ public API
-    def open(self, project: Any = None, path: str | None = None, *, token: bool = True, check: bool = True) -> None:
-        """Show ``path`` of ``project`` (a Project, id, title or title prefix) in the kiosk IFrame.
+    def open(self, project: Any = None, path: str | None = None, *, token: bool = True, check: bool = True,
+             live: bool | None = None) -> Reply | None:
+        """Show ``path`` of ``project`` (a Project, id, title or title prefix) in the panel.
 
-        Returns at once; the replies (``ack``, ``done`` or ``error``) arrive in ``panel.replies``.
-        ``token=False`` embeds without signing in (the browser's own CoCalc session is used).
+        Returns at once with a view of the answer (CoCalc's ``ack``/``done``/``error`` fill it in
+        later; they also arrive in ``panel.replies``). ``token=False`` embeds without signing in
+        (the browser's own CoCalc session is used). ``live=None`` picks the live kiosk where the
+        client can sign it in, else the read-only view; ``live=True``/``False`` forces either.
         """
         if project is None and path is None:  # ipywidgets' Widget.open(): open the comm
             return super().open()
+        call = Reply("open", path if isinstance(path, str) else "")
         cc = self._connect()
         if cc is None:
-            return
+            return self._answered(call)
         if not isinstance(path, str) or not path.strip("/ "):
             self.status_line = "Give a file path inside the project, e.g. panel.open(project, 'work/analysis.ipynb')."
-            return
-        path = path.strip().lstrip("/")
+            return self._answered(call)
+        path = call.path = path.strip().lstrip("/")
         try:
             project_id, title, handle = self._resolve(cc, project, need_handle=check)
             if check and hasattr(handle, "exists") and not handle.exists(path):
@@ -93,25 +106,53 @@ class CoCalcPanel(anywidget.AnyWidget):
                     f"There is no {path} in project {title or project_id}: check the path "
                     "(CoCalc would create an empty file)."
                 )
-                return
-            embed = cc.embed(project_id, path, token=token)  # a fresh token for each open
+                return self._answered(call)
+            # a fresh token for each open; none for a read-only view that was asked for
+            embed = cc.embed(project_id, path, token=token and live is not False)
         except Exception as exc:  # noqa: BLE001 - shown in the status line, never as a traceback
             self.status_line = texts.error_text(exc)
-            return
-        self._token_wanted = token
-        self._embed(embed, project_id, path, title)
+            return self._answered(call)
+        self._token_wanted, self._live_wanted = token, live
+        view = self._choose(embed, token, live)
+        self._fallback = view == "live-untokened"
+        if view == "rendered":
+            self._render(cc, project_id, path, title, handle, embed)
+            return self._answered(call)
+        if not self._embed(embed, project_id, path, title):
+            return self._answered(call)
+        return self._waiting.add(self._unseen(call))
 
-    def closeall(self) -> None:
-        """Ask the IFrame to close every open file; the reply arrives in ``panel.replies``."""
-        self.post({"action": "closeall"})
+    def reload(self) -> Reply | None:
+        """Show the open file again: re-read it for the read-only view, or reload the live kiosk."""
+        o = self.opened
+        if not o:
+            self.status_line = texts.event_text("no_frame", {})
+            return self._answered(Reply("reload"))
+        return self.open(o["project_id"], o["path"], token=self._token_wanted, check=False, live=self._live_wanted)
 
-    def status(self) -> None:
-        """Ask the IFrame for its status (open files, connection); the reply arrives in ``panel.replies``."""
-        self.post({"action": "status"})
+    def closeall(self) -> Reply:
+        """Close every open file (CoCalc's ``closeall``); the panel's labels follow when it is done."""
+        if self.opened.get("view") == "rendered":
+            path = self.opened.get("path")
+            self._closed()
+            self._deliver({"kind": "closed"}, None)
+            self.status_line = f"Closed {path} (the read-only view)."
+            return self._answered(Reply("closeall"))
+        return self.post({"action": "closeall"})
 
-    def post(self, message: Any) -> None:
+    def status(self) -> Reply:
+        """Ask the embedded CoCalc for its status (open files, connection); returns a view of the reply."""
+        return self.post({"action": "status"})
+
+    def post(self, message: Any) -> Reply:
         """Send any message of CoCalc's IFrame protocol to the embedded frame (no reply waited for)."""
+        action = str(message.get("action", "message")) if isinstance(message, dict) else "message"
+        call = Reply(action)
+        if self.opened.get("view") == "rendered":
+            return self._answered(call, f"Not sent: {self.opened.get('path')} is shown read-only, without a live "
+                                        "CoCalc frame to ask (“Open in CoCalc” opens it live in a new tab).")
         self.send({"kind": "post", "data": message})
+        return self._waiting.add(self._unseen(call))
 
     def on_reply(self, callback: Callable[[dict], Any]) -> Callable[[dict], Any]:
         """Call ``callback(reply)`` for every reply from the IFrame. Usable as a decorator."""
@@ -218,22 +259,47 @@ class CoCalcPanel(anywidget.AnyWidget):
             handle = cc.project(project)
         return str(handle.project_id), str(get_field(handle, "title", "") or ""), handle
 
-    def _embed(self, embed: Any, project_id: str, path: str, title: str, for_view: str | None = None) -> None:
+    def _choose(self, embed: Any, token: bool, live: bool | None) -> str:
+        """"live", "live-untokened" (same site, no token: the browser's own session may apply) or
+        "rendered"; what the client can do decides, never the panel's idea of a protocol."""
+        origin = self._origins.get(self._views[-1], "") if self._views else ""
+        return readonly.choose(embed, token=token, live=live, page_origin=origin, host=self.host)
+
+    def _render(self, cc: Any, project_id: str, path: str, title: str, handle: Any, embed: Any,
+                for_view: str | None = None) -> None:
+        """Read the file through the API and show it read-only (the page goes in a message buffer)."""
+        new_tab = str(get_field(embed, "new_tab_url", "") or "")
+        page, error = readonly.read_page(cc, handle, project_id, path)
+        reason = get_field(embed, "token_error") or None  # None: the read-only view was asked for
+        self.status_line = error or texts.rendered_text(path, reason)
+        self.opened = {"project_id": project_id, "path": path, "title": title, "view": "rendered",
+                       "new_tab_url": new_tab, "api": str(get_field(embed, "api", "") or self.api)}
+        msg = {"kind": "rendered", "project_id": project_id, "path": path, "new_tab_url": new_tab,
+               "notice": self.status_line, "file_kind": page.kind}
+        data = page.html.encode("utf-8")
+        self._shown = (msg, data)
+        self._deliver(msg, for_view, [data])
+
+    def _embed(self, embed: Any, project_id: str, path: str, title: str, for_view: str | None = None) -> bool:
+        """Send the live kiosk's URLs (and token) to the browser; False when framing is forbidden."""
         kiosk_url = str(embed.kiosk_url)
         origin = str(get_field(embed, "origin", "") or "")
         framing = get_field(embed, "framing")
         new_tab = get_field(embed, "new_tab_url") or kiosk_url
+        self._shown = None
         if framing is not None and not get_field(framing, "allowed", True):
             self.opened = {}
             reason = get_field(framing, "reason", "") or "the server forbids framing"
             self.status_line = texts.one_line(f"CoCalc does not allow embedding here ({reason}). Use “Open in new tab”.")
             self._deliver({"kind": "blocked", "reason": self.status_line, "new_tab_url": new_tab, "path": path}, for_view)
-            return
+            return False
         self.opened = {
             "project_id": project_id,
             "path": path,
             "title": title,
+            "view": "live",
             "kiosk_url": kiosk_url,
+            "new_tab_url": "" if get_field(embed, "signin_url") == new_tab else str(new_tab),  # never a token
             "origin": origin,
             "api": str(get_field(embed, "api", "") or self.api),
         }
@@ -250,28 +316,34 @@ class CoCalcPanel(anywidget.AnyWidget):
                 "path": path,
                 "kiosk_url": kiosk_url,
                 "signin_url": get_field(embed, "signin_url"),
+                # legacy: the sign-in URL is the kiosk URL itself; else it sets a cookie, then the kiosk
+                "signin_first": not get_field(embed, "signin_opens_file", False),
                 "new_tab_url": new_tab,
                 "origin": origin,
                 "api": self.opened["api"],
             },
             for_view,
         )
+        return True
 
-    def _deliver(self, msg: dict, for_view: str | None) -> None:
+    def _deliver(self, msg: dict, for_view: str | None, buffers: list[bytes] | None = None) -> None:
         """Send to the browser; before any view has drawn itself (``open_view`` opens first and is
         displayed after), keep the message in memory (never in a trait) for the first view."""
         if for_view:
             msg = dict(msg, for_view=for_view)
         if self._views or for_view:
-            self.send(msg)
+            self.send(msg, buffers)
         else:
-            self._undelivered = msg
+            self._undelivered = (msg, buffers)
 
     def _greet(self, view: str) -> None:
         """A new view: give it what it must show, with a fresh token of its own."""
         if self._undelivered is not None:
-            msg, self._undelivered = self._undelivered, None
-            self.send(dict(msg, for_view=view))
+            (msg, buffers), self._undelivered = self._undelivered, None
+            self.send(dict(msg, for_view=view), buffers)
+        elif self._shown is not None and self.opened.get("view") == "rendered":
+            msg, data = self._shown
+            self.send(dict(msg, for_view=view), [data])
         elif self.opened:
             cc = self._connect()
             if cc is None:
@@ -283,6 +355,40 @@ class CoCalcPanel(anywidget.AnyWidget):
                 self.status_line = texts.error_text(exc)
                 return
             self._embed(embed, o["project_id"], o["path"], o.get("title", ""), for_view=view)
+
+    def _closed(self) -> None:
+        """The file is closed (CoCalc said so, or the read-only view was closed): labels follow."""
+        self.opened = {}
+        self._shown = None
+        self._fallback = False
+
+    def _answered(self, call: Reply, text: str | None = None) -> Reply:
+        call.show(text or self.status_line, done=True)
+        return call
+
+    def _unseen(self, call: Reply) -> Reply:
+        """A message to a panel no browser shows is never answered: say so instead of waiting."""
+        if not self._views and self._undelivered is None:
+            call.show("No browser shows this panel, so CoCalc cannot answer: display the panel first "
+                      "(a cell ending in `panel`), then run this again.", done=True)
+        return call
+
+    def _on_event(self, event: str, content: dict) -> None:
+        """The browser noticed something (a timeout, the file closed): say it, where the user looks."""
+        if event == "closed":
+            self._closed()
+            return
+        self.status_line = texts.event_text(event, content)
+        cc = self._connect()
+        if event in ("no_ack", "no_status") and self._fallback and self.opened and cc is not None:
+            # tried the browser's own session (same site) and it is signed out: show the file instead
+            o, self._fallback = self.opened, False
+            why = {"new_tab_url": o.get("new_tab_url"), "api": o.get("api"),
+                   "token_error": "no sign-in token for this key, and this browser is not signed in to CoCalc"}
+            self._render(cc, o["project_id"], o["path"], o.get("title", ""), None, why)
+            self._waiting.give_up(self.status_line, "open")
+            return
+        self._waiting.give_up(self.status_line, "open" if event == "no_ack" else None)
 
     def _on_show_all(self, change: dict) -> None:
         if change["old"] != change["new"]:
@@ -298,24 +404,30 @@ class CoCalcPanel(anywidget.AnyWidget):
                 if view and view not in self._views:
                     self._views.append(view)
                 if view:
+                    self._origins[view] = str(content.get("origin") or "")
                     self._greet(view)
             elif kind == "bye":
                 if view in self._views:
                     self._views.remove(view)
+                self._origins.pop(view, None)
             elif kind == "refresh":
                 self.refresh()
+            elif kind == "reload":
+                self.reload()
+            elif kind == "closeall" and self._counts(view):  # the read-only view's Close all button
+                self.closeall()
             elif kind == "select":
                 self.select(content.get("project_id", ""), content.get("path", ""))
             elif kind == "open":
                 self.open(content.get("project_id", ""), content.get("path", ""), check=False)
             elif kind == "reply":
                 if self._counts(view):
-                    self._on_reply(content.get("data"))
+                    self._on_reply(content.get("data"), poll=bool(content.get("poll")))
                     if content.get("poll") and self.opened:  # the handshake's answer: `open` goes next
                         self.status_line = texts.event_text("ready", {"path": self.opened.get("path")})
             elif kind == "event":
                 if self._counts(view):
-                    self.status_line = texts.event_text(str(content.get("event")), content)
+                    self._on_event(str(content.get("event")), content)
         except Exception as exc:  # noqa: BLE001 - a widget must not raise into the comm handler
             self.status_line = texts.error_text(exc)
 
@@ -325,11 +437,13 @@ class CoCalcPanel(anywidget.AnyWidget):
             self._views.append(view)
         return not self._views or not view or view == self._views[-1]
 
-    def _on_reply(self, data: Any) -> None:
+    def _on_reply(self, data: Any, poll: bool = False) -> None:
         reply = data if isinstance(data, dict) else {"status": "error", "mesg": f"unexpected reply {data!r}"}
         self.replies.append(reply)
         del self.replies[:-MAX_REPLIES]
         self.status_line = texts.reply_text(reply)
+        if not poll:  # the handshake's status poll is the browser's own, not an answer to a call
+            self._waiting.answer(reply)
         for cb in list(self._callbacks):
             try:
                 cb(reply)

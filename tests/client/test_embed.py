@@ -43,13 +43,18 @@ def test_embed_without_token_says_why(cocalc_server):
     user = CoCalc(host=cocalc_server.url, api_key=key)
     p = user.create_project("mine")
     e = user.embed(p, "a.ipynb", password="a-Strong-passw0rd!")
-    assert e.signin_url and e.token_error is None
+    assert e.signin_url and e.token_error is None and e.can_sign_in
     e = user.embed(p, "a.ipynb", token=False)
     assert e.signin_url is None and e.token_error is None
     # a non-admin without its password gets no token (and the server then bans retries briefly)
     e = user.embed(p, "a.ipynb")
     assert e.signin_url is None and e.token_error and "password" in e.token_error
     assert "\n" not in e.token_error and e.new_tab_url.startswith(cocalc_server.url)
+    assert e.can_sign_in is False and e.new_tab_url == f"{cocalc_server.url}/projects/{p.project_id}/files/a.ipynb"
+    # remembered: asking again (within the ban) repeats the reason instead of the ban text
+    again = user.embed(p, "b.ipynb")
+    assert again.can_sign_in is False and again.token_error == e.token_error
+    assert user.embed(p, "a.ipynb", token=False).can_sign_in is True  # nothing was asked
     del cc
 
 

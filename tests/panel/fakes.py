@@ -36,6 +36,20 @@ class FakeProject:
     project_id: str
     title: str
     files: dict = field(default_factory=dict)  # folder path -> [Entry]
+    contents: dict = field(default_factory=dict)  # file path -> str or bytes (what read() gives)
+    reads: list = field(default_factory=list)
+
+    def read(self, path: str) -> str:
+        self.reads.append(path)
+        if path not in self.contents:
+            raise NotFound(f"no file {path!r} in project {self.title}", hint="")
+        data = self.contents[path]
+        return data.decode() if isinstance(data, bytes) else data
+
+    def read_bytes(self, path: str) -> bytes:
+        self.reads.append(path)
+        data = self.contents[path]
+        return data if isinstance(data, bytes) else data.encode()
 
     def listing(self, path: str = "") -> list[Entry]:
         if path not in self.files:
@@ -57,6 +71,7 @@ class FakeClient:
         self.framing = FramingCheck(True, "")
         self.embed_error: Exception | None = None
         self.token_error: str | None = None
+        self.can_sign_in = True  # False: what cocalc.ai (or a non-admin key on conat) says
         now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
         self.infos = [
             Info(f"00000000-0000-4000-8000-{i:012d}", f"Project {i}", f"desc {i}", "running" if i % 2 else "opened",
@@ -99,12 +114,15 @@ class FakeClient:
             raise self.embed_error
         kiosk = f"{self.host}/projects/{project_id}/files/{path}?fullscreen=kiosk&session="
         signin = None
-        if token and not self.token_error:
+        refused = token and not self.can_sign_in
+        if token and not self.token_error and not refused:
             t = secrets.token_hex(12)
             self.tokens.append(t)
             signin = (kiosk + f"&auth_token={t}") if self.api == "v1" else f"{self.host}/auth/impersonate?auth_token={t}"
-        return Embed(kiosk, signin, signin or kiosk, self.host, self.api, self.framing,
-                     self.token_error if token else None)
+        error = "cocalc.ai does not allow API keys to make sign-in tokens" if refused else self.token_error
+        new_tab = signin or (f"{self.host}/projects/{project_id}/files/{path}" if refused else kiosk)
+        return Embed(kiosk, signin, new_tab, self.host, self.api, self.framing,
+                     error if token else None, can_sign_in=not refused, signin_opens_file=self.api == "v1")
 
 
 class Recorder:
@@ -112,7 +130,10 @@ class Recorder:
 
     def __init__(self, widget, monkeypatch):
         self.sent: list[dict] = []
-        monkeypatch.setattr(widget.comm, "send", lambda data=None, buffers=None, **kw: self.sent.append(data))
+        monkeypatch.setattr(widget.comm, "send", self._record)
+
+    def _record(self, data=None, buffers=None, **kw) -> None:
+        self.sent.append(dict(data, buffers=buffers) if isinstance(data, dict) else data)
 
     def custom(self, kind: str | None = None) -> list[dict]:
         out = [m["content"] for m in self.sent if m and m.get("method") == "custom"]

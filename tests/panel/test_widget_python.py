@@ -95,8 +95,8 @@ def test_open_from_browser_sends_token_only_in_custom_message(panel, cc):
     else:
         assert msg["signin_url"] == f"http://127.0.0.1:5999/auth/impersonate?auth_token={token}"
     assert panel.opened == {
-        "project_id": PID0, "path": "analysis.ipynb", "title": "Project 0", "kiosk_url": kiosk,
-        "origin": "http://127.0.0.1:5999", "api": cc.api,
+        "project_id": PID0, "path": "analysis.ipynb", "title": "Project 0", "view": "live", "kiosk_url": kiosk,
+        "new_tab_url": "", "origin": "http://127.0.0.1:5999", "api": cc.api,  # that new-tab URL holds a token
     }
     assert panel.status_line == "Loading analysis.ipynb in CoCalc's kiosk mode …"
     assert ("project", PID0) not in cc.calls  # a click needs no lookup (the row came from the listing)
