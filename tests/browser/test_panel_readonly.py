@@ -1,0 +1,169 @@
+"""The panel's read-only view for real: LocalServer + JupyterLab on loopback, driven by Chromium.
+
+A key that cannot sign the kiosk in (conat with a non-admin key; ai) gets the file rendered in a
+sandboxed frame: a notebook with its stored image output, the one-line reason, Refresh, Open in
+CoCalc, Close all. An admin key on conat still gets the live kiosk, and protocol calls from Python
+show their replies in the cell's output; closeall() visibly closes the file and the labels follow.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+
+import pytest
+
+from cocalc_magic.server import LocalServer
+from tests.browser.jupyter_fixtures import REPO, jupyter_server, kernel_json, notebook_json, open_notebook, run_cell
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+SCREENSHOT = REPO / "docs" / "panel-readonly.png"
+PNG = base64.b64encode((REPO / "docs" / "panel.png").read_bytes()).decode()  # a real image, 1 MB or so
+PLOT = json.dumps({
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Sales\n\nThe plot below is a *stored output*."},
+        {"cell_type": "code", "execution_count": 3, "metadata": {}, "source": "show(sales)",
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": "points-5e2a: 12\n"},
+                     {"output_type": "display_data", "metadata": {},
+                      "data": {"image/png": PNG, "text/plain": "<Figure size 640x480>"}},
+                     {"output_type": "display_data", "metadata": {},
+                      "data": {"text/html": "<img src=x onerror=\"parent.document.body.dataset.owned='1'\">"
+                                            "<script>parent.document.body.dataset.owned='2'</script><b>bold-ok</b>"}}]},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+})
+
+CELLS = [
+    # 0: a panel with a key that cannot sign the kiosk in
+    "import os\nfrom cocalc_magic import CoCalc\nfrom cocalc_magic.panel import CoCalcPanel\n"
+    "user = CoCalcPanel(client=CoCalc(host=os.environ['COCALC_HOST'], api_key=os.environ['USER_KEY']))\nuser",
+    # 1: open a notebook with an image output: the reply view says why it is read-only
+    "user.open(os.environ['USER_PID'], 'plot.ipynb')",
+    # 2: an admin key: the live kiosk
+    "admin = CoCalcPanel()\nadmin",
+    # 3, 4: protocol calls; their replies show below each cell
+    "admin.open(os.environ['ADMIN_PID'], 'analysis.ipynb')",
+    "admin.closeall()",
+]
+
+
+def _user(srv: LocalServer) -> tuple[str, str, str]:
+    """A non-admin account with a key and a project holding plot.ipynb: (account, key, project)."""
+    store = srv.ctx.store
+    account = store.create_account(f"u-{secrets.token_hex(4)}@example.com", "pw-" + secrets.token_hex(6), "Ann", "User")
+    _, key = store.create_api_key(account, name="panel test")
+    pid = store.create_project(account, "Read-only view", "")
+    store.home(pid).joinpath("plot.ipynb").write_text(PLOT)
+    return account, key, pid
+
+
+@pytest.fixture(scope="module")
+def run(browser, tmp_path_factory):
+    with LocalServer(data_dir=tmp_path_factory.mktemp("srv-readonly"), api="conat", demo=True,
+                     allow_http_parents=True, start_delay=0.05) as srv:
+        _, key, pid = _user(srv)
+        admin_pid = {p["title"]: p["project_id"] for p in srv.ctx.store.projects_of(srv.account_id)}["Demo: Data analysis"]
+        env = {**srv.env(), "USER_KEY": key, "USER_PID": pid, "ADMIN_PID": admin_pid}
+        with jupyter_server("lab", {"readonly.ipynb": notebook_json(*CELLS)}, env=env) as jup:
+            ctx = browser.new_context(viewport={"width": 1300, "height": 1100})
+            page = ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            try:
+                open_notebook(page, jup, "readonly.ipynb")
+                yield {"srv": srv, "pid": pid, "page": page, "errors": errors,
+                       "tmp": tmp_path_factory.mktemp("shots-readonly")}
+            finally:
+                ctx.close()
+
+
+def _root(page, i: int):
+    return page.locator(".ccp-root").nth(i)
+
+
+def _output(page, cell: int):
+    return page.locator(".jp-Cell").nth(cell).locator(".jp-OutputArea-output")
+
+
+def test_rendered_view_shows_the_notebook_with_its_image(run):
+    page, srv, pid = run["page"], run["srv"], run["pid"]
+    run_cell(page, 0)
+    run_cell(page, 1)
+    root = _root(page, 0)
+    view = root.locator("iframe.ccp-view")
+    expect(view).to_be_visible(timeout=60_000)
+    frame = page.frame_locator("iframe.ccp-view").first
+    img = frame.locator("img[src^='data:image/png']")
+    expect(img).to_be_visible(timeout=30_000)
+    assert img.evaluate("i => i.naturalWidth") > 100  # the image decoded, not a broken icon
+    expect(frame.locator("text=points-5e2a: 12")).to_be_visible()
+    expect(frame.locator("h1")).to_have_text("Sales¶")
+    expect(frame.locator("b", has_text="bold-ok")).to_be_visible()
+    # nothing from the file ran: not in the frame (sandbox without scripts), not in the notebook page
+    assert view.get_attribute("sandbox") == "allow-popups allow-popups-to-escape-sandbox"
+    assert page.evaluate("() => document.body.dataset.owned") is None
+    # the one-line reason, in the panel and in the cell's output
+    notice = root.locator(".ccp-notice")
+    expect(notice).to_contain_text("Read-only view of plot.ipynb: the embedded CoCalc cannot be signed in here")
+    expect(_output(page, 1).locator(".ccp-reply")).to_contain_text("Read-only view of plot.ipynb")
+    link = root.locator(".ccp-newtab")
+    expect(link).to_have_text("Open in CoCalc ↗")
+    assert link.get_attribute("href") == f"{srv.url}/projects/{pid}/files/plot.ipynb"
+    assert link.get_attribute("target") == "_blank"
+    expect(root.locator(".ccp-btn-reload")).to_be_visible()
+    expect(root.locator(".ccp-btn-status")).to_be_hidden()
+    expect(root.locator(".ccp-openfile")).to_have_text("plot.ipynb")
+    shot = root.screenshot(path=str(run["tmp"] / "panel-readonly.png"))
+    # docs/panel-readonly.png is rewritten only on request (or when missing), like docs/panel.png
+    if os.environ.get("COCALC_MAGIC_SCREENSHOTS") or not SCREENSHOT.exists():
+        SCREENSHOT.write_bytes(shot)
+
+
+def test_refresh_reads_the_file_again(run):
+    page, srv, pid = run["page"], run["srv"], run["pid"]
+    srv.ctx.store.home(pid).joinpath("plot.ipynb").write_text(PLOT.replace("points-5e2a: 12", "points-5e2a: 13"))
+    _root(page, 0).locator(".ccp-btn-reload").click()
+    expect(page.frame_locator("iframe.ccp-view").first.locator("text=points-5e2a: 13")).to_be_visible(timeout=30_000)
+
+
+def test_close_all_closes_the_read_only_view(run):
+    page = run["page"]
+    root = _root(page, 0)
+    root.locator(".ccp-btn-closeall").click()
+    expect(root.locator(".ccp-openfile")).to_have_text("No file open", timeout=20_000)
+    expect(root.locator(".ccp-newtab")).to_be_hidden()
+    expect(root.locator("iframe.ccp-view")).to_be_hidden()
+    expect(root.locator(".ccp-status")).to_have_text("Closed plot.ipynb (the read-only view).")
+    assert kernel_json(page, "user.opened") == {}
+
+
+def test_admin_key_keeps_the_live_kiosk_and_replies_show_below_the_cell(run):
+    page = run["page"]
+    run_cell(page, 2)
+    run_cell(page, 3)
+    root = _root(page, 1)
+    frame = page.frame_locator(".ccp-frame").first
+    expect(frame.locator(".cocalc-cell").first).to_be_visible(timeout=60_000)
+    expect(root.locator("iframe.ccp-view")).to_have_count(0)
+    expect(root.locator(".ccp-openfile")).to_have_text("analysis.ipynb")
+    # the open call's reply view fills in when CoCalc answers
+    expect(_output(page, 3).locator(".ccp-reply")).to_have_text("Opened analysis.ipynb.", timeout=30_000)
+
+
+def test_closeall_closes_the_file_and_the_labels_follow(run):
+    page = run["page"]
+    root = _root(page, 1)
+    run_cell(page, 4)
+    expect(_output(page, 4).locator(".ccp-reply")).to_have_text("CoCalc: all files are closed.", timeout=30_000)
+    expect(page.frame_locator(".ccp-frame").first.locator(".cocalc-cell")).to_have_count(0)
+    expect(root.locator(".ccp-openfile")).to_have_text("No file open")
+    expect(root.locator(".ccp-newtab")).to_be_hidden()
+    assert kernel_json(page, "admin.opened") == {}
+    assert kernel_json(page, "'analysis.ipynb' in repr(admin)") is False or "status:" in kernel_json(page, "repr(admin)")
+    assert run["errors"] == []
