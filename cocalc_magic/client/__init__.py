@@ -24,16 +24,20 @@ from .models import (
     Identity,
     Listing,
     MapResult,
+    OrgInfo,
     Pong,
     ProjectInfo,
     ProjectList,
+    SignInLink,
     UserInfo,
 )
+from .org import Org
 from .project import Project
 
 __all__ = [
     "API_CHOICES", "is_uuid",
     "CoCalc", "Project", "ExecJob", "sign_in_for_key", "Pong", "Identity", "ProjectInfo", "ProjectList",
     "ExecResult", "FileEntry", "Listing", "Account", "UserInfo", "Embed", "FramingCheck", "MapResult",
+    "Org", "OrgInfo", "SignInLink",
     "CoCalcError", "redact",
 ]

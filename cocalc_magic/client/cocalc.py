@@ -30,12 +30,14 @@ from .models import (
     FramingCheck,
     Identity,
     MapResult,
+    OrgInfo,
     Pong,
     ProjectInfo,
     ProjectList,
     UserInfo,
     parse_time,
 )
+from .org import Org, all_orgs, create_org
 from .progress import Progress
 from .project import DEFAULT_START_TIMEOUT, Project
 from .transport import Transport, error_in
@@ -357,6 +359,19 @@ class CoCalc:
 
     def remove_collaborator(self, project: "str | Project", account_id: str) -> None:
         self._b.remove_collaborator(self._pid(project), account_id)
+
+    # -- organizations (conat servers: a class's accounts and sign-in links) --------
+    def org(self, name: str) -> Org:
+        """The organization ``name``: ``.create_user``, ``.sign_in_link``, ``.users`` (see ``Org``)."""
+        return Org(self, name)
+
+    def create_org(self, name: str, exist_ok: bool = False) -> Org:
+        """Create an organization (site admins; at most 39 characters, never renamed)."""
+        return create_org(self, name, exist_ok)
+
+    def orgs(self) -> list[OrgInfo]:
+        """Every organization on the server (site admins)."""
+        return all_orgs(self)
 
     def _pid(self, project: "str | Project | ProjectInfo") -> str:
         if isinstance(project, (Project, ProjectInfo)):

@@ -261,3 +261,30 @@ class MapResult(list):
         if not self.errors:
             return f"MapResult({list.__repr__(self)})"
         return f"MapResult({list.__repr__(self)}, errors={len(self.errors)}: {self.summary()})"
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    """An organization's properties (``org.get``)."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    link: str | None = None
+    email_address: str | None = None
+    admin_account_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignInLink:
+    """A sign-in link for one account (``org.createToken``): open ``str(link.url)`` in a browser.
+    The token is a credential, so the repr and notebooks only ever show it masked."""
+
+    url: str
+    token: str
+    user: str
+
+    def __repr__(self) -> str:
+        from ..settings import mask, redact
+
+        return f"SignInLink(user={self.user!r}, url={redact(str(self.url))!r}, token={mask(str(self.token))!r})"

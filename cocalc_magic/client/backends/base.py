@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from ...errors import CoCalcError, InvalidRequest, NotFound, ServerTimeout
+from ...errors import CoCalcError, InvalidRequest, NotFound, NotSupported, ServerTimeout
 from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
 from ..transport import Transport, error_in
 
@@ -217,6 +217,13 @@ class Backend(ABC):
     @abstractmethod
     def copy_path(self, src_project_id: str, src_path: str, target_project_id: str, target_path: str,
                   timeout: float | None) -> None: ...
+
+    def org(self, fn: str, opts: dict[str, Any], *, idempotent: bool = False) -> Any:
+        """The hub's ``org.<fn>(opts)`` (organizations came with the conat API of 2025)."""
+        raise NotSupported(f"this server speaks the legacy {self.api or 'v1'} API, which has no organizations",
+                           endpoint=f"org.{fn}",
+                           hint="Organizations need a CoCalc of 2025-08 or newer; here make accounts with "
+                                "cc.create_account and sign-in tokens with cc.auth_token")
 
     # -- project --------------------------------------------------------------
     @abstractmethod

@@ -163,6 +163,9 @@ class ConatBackend(Backend):
                                 endpoint="/api/v2/api-keys")
         return secret
 
+    def org(self, fn: str, opts: dict[str, Any], *, idempotent: bool = False) -> Any:
+        return self.hub(f"org.{fn}", opts, idempotent=idempotent)
+
     def user_search(self, query: str, limit: int | None) -> list[UserInfo]:
         opts: dict[str, Any] = {"query": query}
         if limit is not None:
