@@ -98,3 +98,13 @@ def test_history_survives_a_restart(tmp_path):
         patches = raw.hub("sync.history", {"project_id": pid, "path": "k.txt"})["patches"]
         assert [p["mesg"]["version"] for p in patches] == [1, 2]
         assert _replay(patches) == ["one", "one two"]
+
+
+@conat
+def test_whole_file_rewrites_replay_exactly(api):
+    """A rewrite that runs the diff into its timeout still gives a patch that replays exactly."""
+    pid = api.hub("projects.createProject", {"title": "rewrites"})
+    versions = ["".join(f"line {i} of {n}\n" for i in range(3000)) for n in range(3)]
+    for v in versions:
+        api.project(pid, "system.writeTextFileToProject", {"path": "big.txt", "content": v})
+    assert _replay(api.hub("sync.history", {"project_id": pid, "path": "big.txt"})["patches"]) == versions
