@@ -221,3 +221,12 @@ def test_a_2024_server_has_none_of_it(cocalc_server):
         assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
     r = requests.post(cocalc_server.url + "/api/v1/org", json={}, auth=(cocalc_server.api_key, ""), timeout=30)
     assert (r.status_code, r.json()) == (400, {"error": "unknown endpoint 'org'"})
+
+
+@pytest.mark.parametrize("cocalc_server", ["ai"], indirect=True)
+def test_cocalc_ai_refuses_them_to_keys(cocalc_server):
+    """cocalc.ai: org.*, messages.* and sync.* are outside the eight hub calls a key may make."""
+    for name in ("org.getAll", "org.createUser", "org.createToken", "messages.send", "messages.get", "sync.history"):
+        r = requests.post(cocalc_server.url + "/api/conat/hub", json={"name": name, "args": [{}]},
+                          auth=(cocalc_server.api_key, ""), timeout=30)
+        assert (r.status_code, r.json()) == (200, {"error": f"API keys are not allowed to call hub RPC '{name}'"})
