@@ -226,7 +226,7 @@ def test_jupyter_execute(api, pid, home):
     assert run(input="import sys\nprint(sys.version_info[0])\n2+3") == [
         {"name": "stdout", "text": "3\n"}, {"data": {"text/plain": "5"}}]
     assert run(history=["a = 100"], input="sum(range(a + 1))") == [{"data": {"text/plain": "5050"}}]
-    assert run(input="import os; print(os.getcwd())") == [{"name": "stdout", "text": home + "\n"}]
+    assert run(path="", input="import os; print(os.getcwd())") == [{"name": "stdout", "text": home + "\n"}]
     err = run(input="1/0")
     assert err[0]["ename"] == "ZeroDivisionError" and err[0]["evalue"] == "division by zero"
     out = api.project(pid, "system.jupyterExecute", {"input": "1", "kernel": "julia"})
@@ -235,7 +235,7 @@ def test_jupyter_execute(api, pid, home):
 
 def test_jupyter_rich_display_and_path(api, pid, home):
     api.project(pid, "system.writeTextFileToProject", {"path": "sub/data.txt", "content": "42"})
-    out = api.project(pid, "system.jupyterExecute", {"kernel": "python3", "path": "sub/nb.ipynb", "input": (
+    out = api.project(pid, "system.jupyterExecute", {"kernel": "python3", "path": "sub", "input": (
         "from IPython.display import HTML, display\n"
         "display(HTML('<b>bold</b>'))\n"
         "open('data.txt').read()")})

@@ -82,6 +82,8 @@ class ProjectRuntime:
         if task:
             task.cancel()
         self.processes.kill_all(project_id)
+        if getattr(self, "kernel_pool", None) is not None:  # core.jupyter's pool: its kernels die too
+            self.kernel_pool.close_project(project_id)
         self._status.pop(project_id, None)
         if self.store.project(project_id):
             self._set_state(project_id, "opened")

@@ -76,7 +76,15 @@ async def _jupyter(ctx, project_id, opts=None, *args):
 
 
 async def _list_kernels(ctx, project_id, *args):
-    return []  # kernels are not kept running between calls (each jupyterExecute is stateless)
+    from ..core.jupyter import list_kernels
+
+    return list_kernels(ctx, project_id)
+
+
+async def _stop_kernel(ctx, project_id, opts=None, *args):
+    from ..core.jupyter import stop_kernel
+
+    return stop_kernel(ctx, project_id, (opts or {}).get("pid") if isinstance(opts, dict) else None)
 
 
 TABLE = {
@@ -95,6 +103,7 @@ TABLE = {
         "signal": _signal,
         "jupyterExecute": _jupyter,
         "listJupyterKernels": _list_kernels,
+        "stopJupyterKernel": _stop_kernel,
     }
 }
 

@@ -22,6 +22,7 @@ from ..core.userquery import UserQueryError
 from ..http import AuthProblem, BaseHandler, NotFoundHandler
 from .accounts import CREATION_ACTIONS_SCHEMA, AccountMessages
 from .files import ProjectMessages
+from .jupyter import JupyterMessages
 from .schemas import (
     BANNED,
     FORM_LIMIT,
@@ -37,7 +38,7 @@ from .schemas import (
 
 log = logging.getLogger("cocalc_magic.server")
 
-class V1Handler(AccountMessages, ProjectMessages, BaseHandler):
+class V1Handler(AccountMessages, ProjectMessages, JupyterMessages, BaseHandler):
     json_limit = JSON_LIMIT
     form_limit = FORM_LIMIT
 
