@@ -39,16 +39,20 @@ def kernel_dirs(home: Path | None) -> list[str]:
     """Where the project's kernelspecs live: its own ~/.local, then this Python's and the
     system's (the kernels installed beside the server; the server user's own ~/.local is not
     the project's)."""
-    from jupyter_core.paths import ENV_JUPYTER_PATH, SYSTEM_JUPYTER_PATH
-
+    try:
+        from jupyter_core.paths import ENV_JUPYTER_PATH, SYSTEM_JUPYTER_PATH
+    except ImportError:
+        ENV_JUPYTER_PATH = SYSTEM_JUPYTER_PATH = []
     dirs = [str(home / ".local" / "share" / "jupyter" / "kernels")] if home is not None else []
     dirs += [os.path.join(p, "kernels") for p in (*ENV_JUPYTER_PATH, *SYSTEM_JUPYTER_PATH)]
     return list(dict.fromkeys(dirs))
 
 
 def _specs(home: Path | None) -> dict[str, Any]:
-    from jupyter_client.kernelspec import KernelSpecManager
-
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+    except ImportError:  # no Jupyter beside the server: no kernels, as a project without specs
+        return {}
     ksm = KernelSpecManager(kernel_dirs=kernel_dirs(home))
     out = {}
     for name, info in sorted(ksm.get_all_specs().items()):
