@@ -56,8 +56,6 @@ KEY_SCOPE = {
 }
 WAITS_FOR_STOPPED = {"project system.ping (stopped project)", "v2 exec (stopped project)",
                      "hub projects.exec (stopped project?)"}
-MATPLOTLIB = ("%matplotlib inline needs a real kernel: the stateless IPython shell of jupyter_exec has no "
-              "enable_gui (the kernel pool of issue 11 replaces it)")
 SHAPE_ONLY = {"GET /customize", "GET /api/v2/customize", "POST /api/v2/customize",
               "project system.listing (home, hidden)", "project jupyter.kernels"}
 
@@ -197,7 +195,7 @@ def test_the_recording_has_all_its_exchanges():
 
 
 @pytest.mark.parametrize("ex", EXCHANGES, ids=[e.title for e in EXCHANGES])
-def test_exchange(replay: Replay, ex: Exchange, monkeypatch, request):
+def test_exchange(replay: Replay, ex: Exchange, monkeypatch):
     if ex.title in KEY_SCOPE:
         caps, projects = KEY_SCOPE[ex.title]
         with pytest.raises(ValueError) as err:
@@ -219,8 +217,6 @@ def test_exchange(replay: Replay, ex: Exchange, monkeypatch, request):
 
     if ex.title in WAITS_FOR_STOPPED:  # the recorded 15 s default wait, shortened (the same text)
         monkeypatch.setattr(calls, "DEFAULT_TIMEOUT_MS", 1500)
-    if ex.title == "project jupyter.apiExecute matplotlib png":
-        request.applymarker(pytest.mark.xfail(reason=MATPLOTLIB, strict=False))
     r = replay.send(ex)
     assert r.status_code == ex.status, (r.status_code, r.text[:300])
     assert r.headers.get("Content-Type") == ex.content_type

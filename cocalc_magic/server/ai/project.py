@@ -90,11 +90,12 @@ async def _api_execute(ctx, project_id, opts=None, *args):
     if opts is None:
         raise type_error("Cannot read properties of undefined (reading 'kernel')")
     read_prop(opts, "kernel")
-    return await jupyter_execute(ctx, project_id, opts if isinstance(opts, dict) else {})
+    # pooled=False: cocalc-ai's apiExecute starts a kernel per call (Kernel.create, no pool)
+    return await jupyter_execute(ctx, project_id, opts if isinstance(opts, dict) else {}, pooled=False)
 
 
 async def _kernels(ctx, project_id, *args):
-    return kernel_specs()
+    return kernel_specs(ctx, project_id)
 
 
 async def _exec(ctx, project_id, opts=None, *args):

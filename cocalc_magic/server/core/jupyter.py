@@ -66,9 +66,9 @@ def _specs(home: Path | None) -> dict[str, Any]:
     return out
 
 
-def kernel_specs(ctx, project_id: str | None = None) -> list[dict]:
+def kernel_specs(ctx=None, project_id: str | None = None) -> list[dict]:
     """What ``jupyter.kernels`` lists for a project (without one: the server's own kernels)."""
-    return list(_specs(ctx.store.home(project_id) if project_id else None).values())
+    return list(_specs(ctx.store.home(project_id) if ctx is not None and project_id else None).values())
 
 
 def _no_spec(kernel: str, names: list[str]) -> Exception:
