@@ -368,7 +368,7 @@ class CoCalcPanel(anywidget.AnyWidget):
 
     def _unseen(self, call: Reply) -> Reply:
         """A message to a panel no browser shows is never answered: say so instead of waiting."""
-        if not self._views and self._undelivered is None:
+        if not self._views:  # a custom message reaches only the views that exist when it is sent
             call.show("No browser shows this panel, so CoCalc cannot answer: display the panel first "
                       "(a cell ending in `panel`), then run this again.", done=True)
         return call
