@@ -19,6 +19,7 @@ from ..errors import (
     CoCalcError,
     InvalidRequest,
     NotFound,
+    NotSupported,
     PermissionDenied,
     ProtocolError,
 )
@@ -260,13 +261,13 @@ class CoCalc:
         """A sign-in token for ``account_id`` (default: the key's own account), e.g. for kiosk
         embedding. Admins need no password; others need the target account's password.
         The token is masked wherever it is shown (repr, errors, logs)."""
-        if account_id is None:
+        if account_id is None and self._b.makes_signin_tokens:  # else the backend says why, with no request
             account_id = self.whoami().account_id
             if not account_id:
                 raise PermissionDenied("a project-scoped key has no account to make a sign-in token for",
                                        hint="Use an account API key")
         try:
-            token = self._b.auth_token(account_id, password)
+            token = self._b.auth_token(account_id or "", password)
         except AuthenticationError as err:
             if "password" in (err.server_message or "").lower():
                 raise PermissionDenied(
@@ -302,7 +303,7 @@ class CoCalc:
             try:
                 t = str(self.auth_token(password=password))
                 signin = self._b.signin_url(self.host, kiosk, t)
-            except PermissionDenied as err:
+            except (PermissionDenied, NotSupported) as err:
                 # permanent for this key: remembered, since a conat hub answers a second try within
                 # 30 s with its ban text, and only the password (or another key) would change it
                 token_error, can_sign_in = err.message, False

@@ -64,3 +64,26 @@ def test_framing_forbidden_is_reported():
         e = cc.embed(cc.create_project("x"), "a.txt", token=False)
         assert not e.framing.allowed
         assert "forbids framing" in e.framing.reason
+
+
+@pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
+def test_a_backend_without_sign_in_tokens_is_asked_nothing(cocalc_server, monkeypatch):
+    """Where keys make no sign-in tokens (cocalc.ai's backend says so), embed asks the server
+    nothing about tokens (not even whoami) and says why, once per client."""
+    from cocalc_magic.errors import NotSupported
+
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    calls = []
+
+    def refuse(account_id, password):
+        calls.append(account_id)
+        raise NotSupported("cocalc.ai does not allow API keys to make sign-in tokens")
+
+    monkeypatch.setattr(cc._b, "makes_signin_tokens", False)
+    monkeypatch.setattr(cc._b, "auth_token", refuse)
+    monkeypatch.setattr(cc, "whoami", lambda: pytest.fail("whoami was called"))
+    first = cc.embed("00000000-0000-4000-8000-000000000001", "a.ipynb")
+    second = cc.embed("00000000-0000-4000-8000-000000000001", "b.ipynb")
+    assert first.can_sign_in is False and first.signin_url is None
+    assert first.token_error == second.token_error == "cocalc.ai does not allow API keys to make sign-in tokens"
+    assert calls == [""]

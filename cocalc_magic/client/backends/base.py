@@ -155,6 +155,7 @@ class Backend(ABC):
 
     # -- embedding ----------------------------------------------------------
     signin_opens_file: bool = False  # whether signin_url also shows the file (a new tab can use it)
+    makes_signin_tokens: bool = True  # False: auth_token raises NotSupported at once (cocalc.ai)
 
     @abstractmethod
     def signin_url(self, host: str, kiosk_url: str, token: str) -> str:
