@@ -61,6 +61,8 @@ def test_create_errors(api, org):
     assert api.hub("org.create", {"name": "x" * 40}) == {"error": "error: value too long for type character varying(39)"}
     assert api.hub("org.get", {"name": "no-such-org-" + org}) == {"error": f"Error: no org named 'no-such-org-{org}'"}
     assert api.hub("org.set", {"name": org}) == {"error": 'error: syntax error at or near "WHERE"'}
+    assert api.hub("org.set", {"name": org, "title": "t" * 255}) == {
+        "error": "error: value too long for type character varying(254)"}
 
 
 @conat
@@ -144,6 +146,10 @@ def test_org_admin_may_provision_but_not_administer_the_site(cocalc_server, api,
                       ("createUser", {"email": "x@example.com"}), ("removeAdmin", {"user": stranger})):
         assert oa.hub(f"org.{fn}", {"name": other, **extra}) == NOT_ALLOWED, fn
     assert oa.hub("org.createToken", {"user": stranger}) == NOT_ALLOWED
+    # CoCalc's removeUser checks the caller against the named org only, then clears the user's
+    # org whichever it is: kept as it is (a real hub does the same)
+    assert oa.hub("org.removeUser", {"name": org, "user": stranger}) is None
+    assert api.hub("org.getUsers", {"name": other}) == []
 
 
 @conat
@@ -230,3 +236,27 @@ def test_cocalc_ai_refuses_them_to_keys(cocalc_server):
         r = requests.post(cocalc_server.url + "/api/conat/hub", json={"name": name, "args": [{}]},
                           auth=(cocalc_server.api_key, ""), timeout=30)
         assert (r.status_code, r.json()) == (200, {"error": f"API keys are not allowed to call hub RPC '{name}'"})
+
+
+def test_the_recorded_org_exchanges_in_order(tmp_path):
+    """hub-org-getAll-empty, -create, -createUser, -createToken, -getUsers, -get, on a fresh server."""
+    from cocalc_magic.server import LocalServer
+
+    with LocalServer(data_dir=tmp_path, api="conat") as srv:
+        a = Raw(srv.url, srv.api_key)
+        assert a.hub("org.getAll", {}) == []
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}",
+                            a.hub("org.create", {"name": "acme"}))
+        email2, password2 = "alice@example.com", "pw-" + uuid.uuid4().hex
+        acct2 = a.hub("org.createUser", {"name": "acme", "email": email2, "firstName": "Alice", "lastName": "Example",
+                                         "password": password2})
+        signin = requests.post(srv.url + "/api/v2/auth/sign-in", json={"email": email2, "password": password2},
+                               timeout=30)
+        assert signin.json() == {"account_id": acct2}  # "usable immediately (password sign-in works)"
+        token = a.hub("org.createToken", {"user": email2})
+        assert token == {"token": token["token"], "url": f"{srv.url}/auth/impersonate?auth_token={token['token']}"}
+        assert a.hub("org.getUsers", {"name": "acme"}) == [
+            {"first_name": "Alice", "last_name": "Example", "account_id": acct2, "email_address": email2,
+             "last_active": None}]
+        assert a.hub("org.get", {"name": "acme"}) == {"name": "acme", "title": None, "description": None,
+                                                      "link": None, "email_address": None, "admin_account_ids": None}
