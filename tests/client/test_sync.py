@@ -217,3 +217,26 @@ def test_interrupted_by_ctrl_c_keeps_what_finished(side: Side, monkeypatch):
     assert sorted(state["files"]) == sorted(finished) and 5 <= len(finished) < 20  # what was done, no more
     r = side.sync()
     assert len(r.uploaded) == 20 - len(finished) and not r.conflicts and not side.sync().changed
+
+
+def test_large_binary_files_go_alone_both_ways_with_their_modes(side: Side):
+    big = os.urandom(300_000)  # above the batch threshold: the base64 path, one file per request
+    side.put("tool.bin", big, mode=0o755)
+    r = side.sync()
+    assert r.uploaded == ["tool.bin"] and side.rget("tool.bin") == big and side.rmode("tool.bin") == 0o755
+    other = os.urandom(400_000)
+    side.rput("data.npy", other)
+    r = side.sync()
+    assert r.downloaded == ["data.npy"] and (side.local / "data.npy").read_bytes() == other
+
+
+def test_notebooks_are_files_and_their_conflict_copy_stays_a_notebook(side: Side):
+    side.put("analysis.ipynb", '{"cells": [], "nbformat": 4}')
+    side.sync()
+    side.put("analysis.ipynb", '{"cells": [{"here": 1}], "nbformat": 4}')
+    side.rput("analysis.ipynb", '{"cells": [{"there": 1}], "nbformat": 4}')
+    r = side.sync()
+    assert r.conflicts == ["analysis.ipynb"]
+    copies = [p.name for p in side.local.iterdir() if ".conflict-remote-" in p.name]
+    assert len(copies) == 1 and copies[0].endswith(".ipynb")
+    assert (side.local / copies[0]).read_text() == '{"cells": [{"there": 1}], "nbformat": 4}'
