@@ -101,8 +101,7 @@ def _list(p: Any, remote: str, only: str | None, excludes: Excludes) -> RemoteSi
     except E.PermissionDenied as err:
         cap = getattr(err, "capability", None)
         if cap:
-            raise _amend(err, f"sync needs the API key's '{cap}' capability on this project "
-                              f"(it lists, reads and writes the files through the project): {err.message}") from None
+            raise _amend(err, f"sync needs '{cap}' (it works through the project's commands): {err.message}") from None
         raise
 
 
