@@ -21,6 +21,8 @@ def _serve(args: argparse.Namespace) -> int:
         iframe_comm_hosts=args.iframe_comm_hosts,
         allow_non_loopback=args.dangerously_bind_non_loopback,
         frame_ancestors=args.frame_ancestors,
+        allowed_hosts=args.allow_host,
+        allow_sign_up=args.allow_sign_up,
     )
     try:
         srv.start()
@@ -88,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dangerously-bind-non-loopback", action="store_true",
         help="allow --host other than loopback: anyone reaching it with a key can run commands",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests for this host name (repeatable; '*' for any). Loopback names and "
+             "--host are always answered; other Host headers get 403 (DNS rebinding)",
+    )
+    serve.add_argument(
+        "--allow-sign-up", action="store_true",
+        help="let anyone who reaches the port create an account (/api/v2/auth/sign-up without a key); "
+             "off by default: the admin key creates accounts",
     )
     serve.set_defaults(func=_serve)
 

@@ -21,6 +21,11 @@ from pathlib import Path
 API_GENERATIONS = ("v1", "conat", "ai")
 ALIASES = {"current": "conat"}  # this project's first name for the conat generation
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# No route takes more than Next's 1 MiB; guard.py sets each request's own limit before its body
+# is read, this is only the ceiling of a connection's.
+MAX_BODY_SIZE = 2 * 1024 * 1024
+ADMIN_EMAIL = "admin@cocalc.local"
+ADMIN_KEY_NAME = "local server admin"  # the key each start makes (and the next start revokes)
 
 
 class LocalServer:
@@ -41,6 +46,8 @@ class LocalServer:
         iframe_comm_hosts: str | None = None,
         allow_non_loopback: bool = False,
         frame_ancestors: str | None = None,
+        allowed_hosts: list[str] | tuple[str, ...] = (),
+        allow_sign_up: bool = False,
     ):
         api = ALIASES.get(api, api)
         if api not in API_GENERATIONS:
@@ -58,11 +65,15 @@ class LocalServer:
         self.allow_http_parents = allow_http_parents
         self.frame_ancestors = frame_ancestors  # e.g. "'none'" to test the framing-forbidden path
         self.iframe_comm_hosts = iframe_comm_hosts
+        # Host names answered besides loopback and the bind address ("*": any); see guard.py
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.allow_sign_up = allow_sign_up  # anyone reaching the port may create an account
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.ctx = None
+        self.app = None  # the tornado Application, once started
         self.account_id: str = ""
         self.api_key: str = ""
         self.email: str = ""
@@ -175,6 +186,9 @@ class LocalServer:
             api=self.api,
             allow_http_parents=self.allow_http_parents,
             frame_ancestors=self.frame_ancestors,
+            bind_host=self.host,
+            allowed_hosts=self.allowed_hosts,
+            allow_sign_up=self.allow_sign_up,
         )
         if self.iframe_comm_hosts is not None:
             store.set_setting("iframe_comm_hosts", self.iframe_comm_hosts)
@@ -192,33 +206,43 @@ class LocalServer:
         sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_UNSPEC)
         self.port = sockets[0].getsockname()[1]
         ctx.base_url = self.url
-        server = tornado.httpserver.HTTPServer(make_app(ctx), max_body_size=64 * 1024 * 1024, xheaders=False)
+        self.app = make_app(ctx)
+        server = tornado.httpserver.HTTPServer(self.app, max_body_size=MAX_BODY_SIZE, xheaders=False)
         server.add_sockets(sockets)
         self.ctx = ctx
 
     def _load_admin(self, store) -> None:
-        """The admin account and its key, kept in ``admin.json`` (mode 0600) in the data dir."""
-        path = self.data_dir / "admin.json"
-        if path.exists():
-            creds = json.loads(path.read_text())
-            if store.account(creds["account_id"]) and store.resolve_api_key(creds["api_key"]):
-                self.__dict__.update(creds)
-                return
+        """The admin account, with a fresh key and password for this run.
+
+        ``admin.json`` (mode 0600) names the account and holds no secret: a command run in any
+        project can read the data dir, and a key or password kept there would give every
+        account, project key and script the admin's rights. The key is made anew on each start
+        (the previous start's one stops working) and printed by ``serve``; the password lives
+        in this object only, for signing a browser in (``srv.password``).
+        """
         import secrets
 
-        self.email = "admin@cocalc.local"
-        self.password = secrets.token_urlsafe(12)
-        existing = store.account_by_email(self.email)
-        self.account_id = existing["account_id"] if existing else store.create_account(
-            self.email, self.password, "Local", "Admin", admin=True
-        )
-        if existing:
+        path = self.data_dir / "admin.json"
+        try:
+            known = json.loads(path.read_text()).get("account_id")
+        except (OSError, ValueError, AttributeError):
+            known = None
+        self.email = ADMIN_EMAIL
+        acct = (store.account(known) if known else None) or store.account_by_email(self.email)
+        self.password = secrets.token_urlsafe(16)
+        if acct:
+            self.account_id = acct["account_id"]
+            self.email = acct["email_address"] or self.email
             store.set_password(self.account_id, self.password)
-        _, self.api_key = store.create_api_key(self.account_id, name="local server admin")
-        creds = {"account_id": self.account_id, "api_key": self.api_key, "email": self.email, "password": self.password}
+        else:
+            self.account_id = store.create_account(self.email, self.password, "Local", "Admin", admin=True)
+        for row in store.api_keys(self.account_id):
+            if row["name"] == ADMIN_KEY_NAME and not row["project_id"]:
+                store.delete_api_key(row["id"])
+        _, self.api_key = store.create_api_key(self.account_id, name=ADMIN_KEY_NAME)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(creds, fh)
+            json.dump({"account_id": self.account_id, "email": self.email}, fh)
 
 
 __all__ = ["LocalServer", "API_GENERATIONS"]

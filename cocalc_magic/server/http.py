@@ -37,6 +37,16 @@ class ServerContext:
     # current generation: cache key and collaborator lookups as cocalc.com does (~15 s / ~30 s);
     # off by default so that changes take effect at once (see access.py)
     lookup_cache: bool = False
+    bind_host: str = "127.0.0.1"  # the address it listens on: a Host it answers (see guard.py)
+    allowed_hosts: tuple[str, ...] = ()  # more Host names it answers ("*": any)
+    allow_sign_up: bool = False  # unauthenticated /api/v2/auth/sign-up (CoCalc's email_signup)
+
+    @property
+    def port(self) -> int | None:
+        """The port the server listens on, once it does."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.base_url).port if self.base_url else None
 
 
 class AuthProblem(Exception):
@@ -72,6 +82,11 @@ def _form_to_dict(body: bytes) -> dict:
     return out
 
 
+def too_large_text(kind: str, size: int, limit: int) -> str:
+    return (f"request entity too large: the {kind} body has {size} bytes, more than the "
+            f"{limit} bytes this endpoint accepts")
+
+
 class BaseHandler(tornado.web.RequestHandler):
     """JSON in, JSON out; never a traceback to the client."""
 
@@ -84,8 +99,23 @@ class BaseHandler(tornado.web.RequestHandler):
         self.store = ctx.store
         self.runtime = ctx.runtime
 
-    def check_xsrf_cookie(self) -> None:  # API clients send no xsrf token
+    def check_xsrf_cookie(self) -> None:  # API clients send no xsrf token (guard.py checks Origin)
         pass
+
+    # ----------------------------------------------------------------- limits (read by guard.py)
+    @classmethod
+    def body_limit(cls, kind: str) -> int | None:
+        """Bytes this route accepts in a body of ``kind`` ("json", "form", "other")."""
+        if kind == "json":
+            return cls.json_limit
+        if kind == "form":
+            return cls.form_limit
+        return max(cls.json_limit or 0, cls.form_limit or 0) or None
+
+    @classmethod
+    def too_large_reply(cls, kind: str, size: int, limit: int) -> dict:
+        """The 413 this route answers for a body over its limit (a RefusalHandler's arguments)."""
+        return {"status": 413, "body": json.dumps({"error": too_large_text(kind, size, limit)})}
 
     # ----------------------------------------------------------------- bodies
     def body_kind(self) -> str:
@@ -102,10 +132,7 @@ class BaseHandler(tornado.web.RequestHandler):
         limit = self.json_limit if kind == "json" else self.form_limit if kind == "form" else None
         size = len(self.request.body or b"")
         if limit is not None and size > limit:
-            return (
-                f"request entity too large: the {kind} body has {size} bytes, more than the "
-                f"{limit} bytes this endpoint accepts"
-            )
+            return too_large_text(kind, size, limit)
         return None
 
     def prepare(self) -> None:

@@ -102,7 +102,7 @@ def test_restart_keeps_accounts_keys_projects_and_files(tmp_path):
         call(url, legacy_key, "add_collaborator", project_id=pid, account_id=friend)
     with LocalServer(data_dir=tmp_path, api="v1", start_delay=0) as srv:
         url = srv.url
-        assert srv.api_key == admin_key
+        assert srv.api_key != admin_key and call(url, srv.api_key, "ping")["event"] == "pong"  # a fresh admin key
         row = call(url, new_key, "query", query={"projects": {"project_id": pid, "title": None, "description": None,
                                                               "users": None, "state": None}})["query"]["projects"]
         assert row["title"] == "kept" and row["description"] == "across restarts"

@@ -1,6 +1,7 @@
 """The server core both generations stand on: store, HOME files, exec, life cycle, restart."""
 
 import asyncio
+import json
 import os
 import threading
 
@@ -92,16 +93,33 @@ def test_exec_semantics(tmp_path):
     assert "COCALC_API_KEY" not in _exec(tmp_path, command="env").stdout
 
 
-def test_restart_keeps_everything(tmp_path):
+def test_restart_keeps_everything_but_the_admin_key(tmp_path):
     with LocalServer(data_dir=tmp_path, api="v1") as srv:
         key, acct = srv.api_key, srv.account_id
         pid = srv.ctx.store.create_project(acct, "Keep me")
         homes.write_text(srv.ctx.store.home(pid), "a/b.txt", "kept")
     with LocalServer(data_dir=tmp_path, api="conat") as srv:
-        assert (srv.api_key, srv.account_id) == (key, acct)
+        assert srv.account_id == acct and srv.api_key != key  # a fresh key each start
+        assert srv.ctx.store.resolve_api_key(key) is None and srv.ctx.store.resolve_api_key(srv.api_key)
         assert srv.ctx.store.project(pid)["title"] == "Keep me"
         assert homes.read_text(srv.ctx.store.home(pid), "a/b.txt") == "kept"
         assert oct((tmp_path / "admin.json").stat().st_mode)[-3:] == "600"
+
+
+def test_admin_json_holds_no_secret_a_project_could_read(tmp_path):
+    """Every project runs commands as the server's user, so the data dir is readable from any of
+    them: admin.json must give nothing away (neither the key nor the password)."""
+    with LocalServer(data_dir=tmp_path, api="conat") as srv:
+        saved = (tmp_path / "admin.json").read_text()
+        assert srv.api_key not in saved and srv.password not in saved
+        assert json.loads(saved) == {"account_id": srv.account_id, "email": srv.email}
+        assert srv.ctx.store.check_password(srv.account_id, srv.password)
+        first_password = srv.password
+    old = {"account_id": srv.account_id, "api_key": "sk-old", "email": srv.email, "password": "old-pw"}
+    (tmp_path / "admin.json").write_text(json.dumps(old))  # a data dir from before: upgraded
+    with LocalServer(data_dir=tmp_path, api="conat") as srv:
+        assert "old-pw" not in (tmp_path / "admin.json").read_text()
+        assert not srv.ctx.store.check_password(srv.account_id, first_password)
 
 
 def test_refuses_non_loopback_without_the_loud_option():

@@ -19,7 +19,7 @@ def customize(ctx, fields: Any = None) -> dict:
         "isCommercial": False,
         "kucalc": "",
         "anonymousSignup": False,
-        "emailSignup": False,
+        "emailSignup": bool(getattr(ctx, "allow_sign_up", False)),
         "shareServer": False,
         "landingPages": False,
         "dns": urlparse(site).netloc if site else "",

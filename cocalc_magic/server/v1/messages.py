@@ -13,6 +13,7 @@ win where the facts sheet differs. Layers, in CoCalc's order:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -38,6 +39,14 @@ from .schemas import (
 
 log = logging.getLogger("cocalc_magic.server")
 
+
+def _too_large(kind: str, size: int) -> str:
+    limit = JSON_LIMIT if kind == "json" else FORM_LIMIT
+    return (f"request entity too large: the {kind} body has {size} bytes; the API v1 accepts at most "
+            f"{limit} bytes ({'100kb' if kind == 'json' else '1mb'}). Send less per call, e.g. write a large "
+            "file in parts.")
+
+
 class V1Handler(AccountMessages, ProjectMessages, JupyterMessages, BaseHandler):
     json_limit = JSON_LIMIT
     form_limit = FORM_LIMIT
@@ -48,19 +57,15 @@ class V1Handler(AccountMessages, ProjectMessages, JupyterMessages, BaseHandler):
 
     head = put = delete = patch = get
 
+    @classmethod
+    def too_large_reply(cls, kind: str, size: int, limit: int) -> dict:
+        return {"status": 413, "body": json.dumps({"error": _too_large(kind, size)})}
+
     def prepare(self) -> None:
         if self.request.method != "POST":
             return
-        reason = self.body_too_large()
-        if reason:
-            kind = self.body_kind()
-            limit = JSON_LIMIT if kind == "json" else FORM_LIMIT
-            self.write_json(
-                {"error": f"request entity too large: the {kind} body has {len(self.request.body)} bytes; "
-                          f"the API v1 accepts at most {limit} bytes ({'100kb' if kind == 'json' else '1mb'}). "
-                          "Send less per call, e.g. write a large file in parts."},
-                status=413,
-            )
+        if self.body_too_large():
+            self.write_json({"error": _too_large(self.body_kind(), len(self.request.body))}, status=413)
             self.finish()
 
     async def post(self, path: str) -> None:

@@ -29,6 +29,14 @@ class NextApiHandler(BaseHandler):
     json_limit = None
     form_limit = None
 
+    @classmethod
+    def body_limit(cls, kind: str) -> int | None:
+        return BODY_LIMIT  # Next's parser limit holds whatever the body's type
+
+    @classmethod
+    def too_large_reply(cls, kind: str, size: int, limit: int) -> dict:
+        return {"status": 413, "body": BODY_LIMIT_TEXT, "content_type": None, "reason": BODY_LIMIT_TEXT}
+
     def prepare(self) -> None:
         if len(self.request.body or b"") > BODY_LIMIT:
             self.plain(413, BODY_LIMIT_TEXT)

@@ -4,6 +4,13 @@ Texts and order follow ``next/pages/api/v2/auth/sign-up.ts`` and the recordings
 ("auth/sign-up"): problems come back as HTTP 200 ``{"issues": {field: message}}``, never
 ``{"error"}``. With an API key (or a signed-in cookie) only admins may create users and nobody
 is signed in; without one the new user is signed in (the remember_me cookie), as a browser sign-up.
+
+Sign-up without a key is CoCalc's site setting ``email_signup``; a local server has it off
+unless started with ``allow_sign_up`` (``serve --allow-sign-up``): whoever reaches the port could
+otherwise make an account, mint a key with its cookie and run commands as the server's user.
+CoCalc's ``email_signup`` also stops an admin's key; here it does not, since on a local server
+the admin provisioning accounts (the client's ``create_account``) is the way accounts are made
+(our choice).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 from .signin import V2Handler, set_sign_in_cookies
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SIGN_UP_DISABLED = "Email account creation is disabled."  # sign-up.ts, when email_signup is off
 
 
 def obvious_issues(terms: Any, email: str, password: str) -> dict[str, str]:
@@ -46,6 +54,8 @@ class SignUpHandler(V2Handler):
             return self.write_json(
                 {"issues": {"api": "Error: Only users in the group 'admin' are allowed to create new users."}}
             )
+        if caller is None and not self.ctx.allow_sign_up:
+            return self.write_json({"issues": {"email": SIGN_UP_DISABLED}})
         if self.store.account_by_email(email):
             return self.write_json({"issues": {"email": f'Email address "{email}" already in use.'}})
         account_id = self.store.create_account(email, password, first, last)
