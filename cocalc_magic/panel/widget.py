@@ -220,7 +220,8 @@ class CoCalcPanel(anywidget.AnyWidget):
             if len(self.projects) > 10:
                 lines.append(f"  … and {len(self.projects) - 10} more")
         if self.opened:
-            lines.append(f"Open: {self.opened.get('path')}  ({self.opened.get('kiosk_url')})")
+            where = self.opened.get("kiosk_url") or f"read-only view; in CoCalc: {self.opened.get('new_tab_url')}"
+            lines.append(f"Open: {self.opened.get('path')}  ({where})")
         if self.status_line:
             lines.append(f"Status: {self.status_line}")
         lines.append("(Interactive in JupyterLab 4 / Notebook 7 with a live kernel.)")

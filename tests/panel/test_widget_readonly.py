@@ -56,6 +56,7 @@ def test_no_sign_in_shows_the_file_read_only(panel, cc):
         "where you sign in.")
     assert msg["notice"] == panel.status_line
     assert panel.opened["view"] == "rendered" and "kiosk_url" not in panel.opened
+    assert f"Open: analysis.ipynb  (read-only view; in CoCalc: {msg['new_tab_url']})" in panel._describe()
     assert isinstance(call, Reply) and call.done and call.text == panel.status_line
     # the page is not part of the saved widget state
     assert "answer-8d1f" not in json.dumps(panel.get_state(), default=str)
