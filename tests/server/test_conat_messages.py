@@ -103,3 +103,21 @@ def test_messages_survive_a_restart(tmp_path):
         assert Raw(srv.url, bob_key).hub("messages.get", {})[0]["id"] == mid
         nxt = Raw(srv.url, bob_key).hub("messages.send", {"subject": "s", "body": "b", "to_ids": [bob_id]})
         assert nxt == mid + 1
+
+
+@conat
+def test_v2_routes(cocalc_server, api, bob):
+    """/api/v2/messages/send|get: v2's envelope, ids only, to_ids defaulting to the sender."""
+    b, bob_id, bob_email = bob
+    out = api.v2("messages/send", {"subject": "v2", "body": "b", "to_ids": [bob_id]})
+    assert out == {"status": "ok", "id": out["id"]} and isinstance(out["id"], int)
+    got = b.v2("messages/get", {"limit": 1})
+    assert got["status"] == "ok" and got["messages"][0]["id"] == out["id"]
+    me = api.v2("messages/send", {"subject": "note to self", "body": "b"})
+    assert api.v2("messages/get", {"limit": 1})["messages"][0]["id"] == me["id"]
+    assert api.v2("messages/send", {"subject": "s", "body": "b", "to_ids": [bob_email]}) == {
+        "error": f'invalid input syntax for type uuid: "{bob_email}"'}
+    assert api.v2("messages/get", {"limit": 1000}) == {"error": "limit must be at most 500"}
+    assert Raw(cocalc_server.url, None).v2("messages/send", {"subject": "s", "body": "b"}) == {
+        "error": "Must be signed in to send messages"}
+    assert Raw(cocalc_server.url, None).v2("messages/get", {}) == {"error": "Must be signed in to get messages"}

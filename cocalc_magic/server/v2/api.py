@@ -37,6 +37,7 @@ from ..core.customize import customize
 from ..core.jsvalues import RemoteError, js_str
 from ..core.store import is_uuid, now_ms
 from ..core.userquery import iso
+from . import messages as v2_messages
 from .base import NextApiHandler
 
 OK = {"status": "ok"}
@@ -413,6 +414,7 @@ CURRENT = {
     "accounts/profile": accounts_profile,
     "accounts/search": accounts_search,
     "customize": customize_route,
+    **v2_messages.ROUTES,
 }
 
 # The routes a self-hosted CoCalc of 2024-03 had (see the module docstring for the dates).
