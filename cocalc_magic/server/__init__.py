@@ -149,6 +149,25 @@ class LocalServer:
         return new_key(self.ctx.store, account_id or self.account_id, capabilities,
                        [self.project_id] if projects is None else projects, name=name, expire_s=expire_s)
 
+    def edit_key(
+        self,
+        key: str | None = None,
+        *,
+        capabilities: "list[str] | None" = None,
+        projects: "list[str] | None" = None,
+        add_projects: "list[str] | tuple[str, ...]" = (),
+    ) -> None:
+        """Change a cocalc.ai key's scope, as Account → API keys → edit does (``api="ai"``).
+
+        ``key`` defaults to ``api_key``; ``capabilities``/``projects`` replace (None: unchanged);
+        ``add_projects`` appends, e.g. a project the key just created (cocalc.ai never adds it).
+        """
+        if self.api != "ai" or not self.ctx:
+            raise ValueError("edit_key needs a running LocalServer(api='ai')")
+        from .ai import edit_key
+
+        edit_key(self.ctx.store, key or self.api_key, capabilities, projects, add_projects)
+
     # ------------------------------------------------------------------ internals
     def _run(self) -> None:
         try:

@@ -155,3 +155,12 @@ def test_bodies_are_read_as_express_reads_them(cocalc_server):
     assert r.json() == {"error": "API keys are not allowed to call hub RPC 'undefined'"}
     r = requests.post(url, json={"name": 5}, auth=auth, timeout=10)
     assert r.json() == {"error": "API keys are not allowed to call hub RPC '5'"}
+
+
+def test_an_argument_over_linux_limit_is_cocalcs_spawn_error(ai, cocalc_server):
+    pid = cocalc_server.project_id
+    ai.v2("projects/start", {"project_id": pid})
+    out = ai.project(pid, "system.exec", {"command": "echo", "args": ["x" * 200_000]}, timeout=10000)
+    assert out == {"error": "error Error: spawn E2BIG"}
+    hub = ai.hub("projects.exec", {"project_id": pid, "execOpts": {"command": "echo", "args": ["x" * 200_000]}})
+    assert hub["error"].startswith("error Error: spawn E2BIG - callHub: ")

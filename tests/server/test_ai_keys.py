@@ -122,3 +122,20 @@ def test_demo_projects_are_in_the_first_keys_allowed_list(tmp_path):
         assert len(listed) == 3
         for p in listed:
             assert hub(srv, srv.api_key, "projects.getProjectCreated", {"project_id": p["project_id"]}).endswith("Z")
+
+
+def test_edit_key_changes_what_a_key_may_do(cocalc_server):
+    srv = cocalc_server
+    key = srv.create_key(["project:create", "project:exec"])
+    p2 = hub(srv, key, "projects.createProject", {"title": "mine"})
+    ping = {"project_id": p2, "name": "system.ping", "timeout": 200}
+    r = requests.post(srv.url + "/api/conat/project", json=ping, auth=(key, ""), timeout=30).json()
+    assert r == {"error": f"API key lacks required capability 'project:exec' for project {p2}"}
+    srv.edit_key(key, add_projects=[p2])
+    r = requests.post(srv.url + "/api/conat/project", json=ping, auth=(key, ""), timeout=30).json()
+    assert "timeout" in r["error"] and "code='408'" in r["error"]  # allowed now; the project is not running
+    srv.edit_key(key, capabilities=["project:create"])
+    r = requests.post(srv.url + "/api/conat/project", json=ping, auth=(key, ""), timeout=30).json()
+    assert r == {"error": f"API key lacks required capability 'project:exec' for project {p2}"}
+    with pytest.raises(ValueError, match="invalid API key capability 'nope'"):
+        srv.edit_key(key, capabilities=["nope"])

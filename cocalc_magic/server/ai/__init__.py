@@ -62,4 +62,15 @@ def allow(store, secret: str, project_ids: list[str]) -> None:
         keys.allow_projects(store, principal.api_key_id, project_ids)
 
 
-__all__ = ["routes", "bootstrap", "new_key", "allow"]
+def edit_key(store, secret: str, capabilities=None, projects=None, add_projects=()) -> None:
+    """The web UI's edit of a key: new capabilities and/or allowed projects (None: unchanged)."""
+    principal = keys.resolve(store, secret)
+    if principal is None:
+        raise ValueError("no such API key (unknown, or expired)")
+    caps = principal.capabilities if capabilities is None else capabilities
+    allowed = list(principal.allowed_project_ids if projects is None else projects)
+    allowed += [p for p in add_projects if p not in allowed]
+    keys.set_scope(store, principal.api_key_id, list(caps), allowed)
+
+
+__all__ = ["routes", "bootstrap", "new_key", "allow", "edit_key"]

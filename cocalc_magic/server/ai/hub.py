@@ -11,16 +11,19 @@ else, unknown names included, is ``API keys are not allowed to call hub RPC '<na
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from ..core import access
-from ..project import exec as project_exec
 from ..core.jsvalues import RemoteError, error, js_str, spread_args, type_error
 from ..core.store import is_uuid
 from ..core.userquery import iso
 from . import calls, keys
 from .express import ExpressHandler
+from .project import system_exec
+
+log = logging.getLogger("cocalc_magic.server.ai")
 
 NOT_SIGNED_IN = "must be signed in and MUST provide an api key (cookies are not allowed)"
 
@@ -143,7 +146,7 @@ async def exec_(ctx, account_id, args: list, deadline: float) -> Any:
     _collab(ctx, account_id, project_id)
     if not await calls.wait_running(ctx, project_id, deadline):
         raise RemoteError("timeout")  # becomes the hub's 408 text
-    return await project_exec.exec_code(ctx, project_id, opts.get("execOpts"))
+    return await system_exec(ctx, project_id, opts.get("execOpts"))
 
 
 async def get_state(ctx, account_id, args: list) -> Any:
@@ -209,6 +212,9 @@ class HubBridge(ExpressHandler):
         except RemoteError as exc:
             code = "408" if exc.text == "timeout" else "unknown"
             return {"error": calls.hub_error(exc, account_id, name, code).text}
+        except Exception as exc:  # noqa: BLE001 - a hub error is an answer, never a 500
+            log.exception("ai hub call %r failed", name)
+            return {"error": calls.hub_error(exc, account_id, name).text}
         return result
 
     get = put = patch = delete = post  # Express runs the route for any method; only POST has a body

@@ -17,6 +17,7 @@ null to object`` and an unknown function lists the group's functions (both recor
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -27,6 +28,8 @@ from ..project import files as project_files
 from ..core.jsvalues import RemoteError, error, read_prop, spread_args, type_error
 from . import calls, keys
 from .express import ExpressHandler
+
+log = logging.getLogger("cocalc_magic.server.ai")
 
 NOT_SIGNED_IN = "must sign in with an account API key"
 VERSION = 1786551348  # system.version of the recorded build (0cf1d9e0bd)
@@ -98,7 +101,7 @@ async def _kernels(ctx, project_id, *args):
     return kernel_specs(ctx, project_id)
 
 
-async def _exec(ctx, project_id, opts=None, *args):
+async def system_exec(ctx, project_id: str, opts: Any = None, *args) -> Any:
     """``system.exec``; an ``async_call`` answer lists ``stats: []`` before ``pid`` (recorded)."""
     out = await project_exec.exec_code(ctx, project_id, opts)
     if isinstance(opts, dict) and opts.get("async_call") and opts.get("async_get") is None:
@@ -127,7 +130,7 @@ def _missing(name: str):
 
 SYSTEM = {n: _missing(f"system.{n}") for n in SYSTEM_NAMES}
 SYSTEM.update(
-    exec=_exec, ping=_ping, version=_version, listing=_listing,
+    exec=system_exec, ping=_ping, version=_version, listing=_listing,
     moveFiles=_wrap(project_files.move_files), renameFile=_wrap(project_files.rename_file),
     writeTextFileToProject=_wrap(project_files.write_text_file),
     readTextFileFromProject=_wrap(project_files.read_text_file),
@@ -189,6 +192,9 @@ async def forward(ctx, project_id: str, name: Any, args: Any, timeout: Any) -> A
         done, result = await calls.run_bounded(call(ctx, project_id, name, args), deadline)
     except RemoteError as exc:
         return {"error": exc.text}
+    except Exception as exc:  # noqa: BLE001 - the project answers {error: String(err)}, never a 500
+        log.exception("ai project call %r failed", name)
+        return {"error": f"Error: {exc}"}
     if not done:
         return {"error": calls.project_timeout(project_id, name, waited_for_interest=False).text}
     return result
