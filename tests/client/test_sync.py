@@ -240,3 +240,10 @@ def test_notebooks_are_files_and_their_conflict_copy_stays_a_notebook(side: Side
     copies = [p.name for p in side.local.iterdir() if ".conflict-remote-" in p.name]
     assert len(copies) == 1 and copies[0].endswith(".ipynb")
     assert (side.local / copies[0]).read_text() == '{"cells": [{"there": 1}], "nbformat": 4}'
+
+
+def test_remote_paths_read_as_a_shell_would(side: Side, tmp_path: Path):
+    f = tmp_path / "one.txt"
+    f.write_text("1\n")
+    assert side.p.sync(f, f"~/{side.remote}/", progress=False).uploaded == ["one.txt"]
+    assert side.rget("one.txt") == b"1\n"

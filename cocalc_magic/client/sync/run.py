@@ -112,9 +112,13 @@ def sync(p: Any, local: str | os.PathLike[str], remote: str | None = None, *, dr
     excludes = Excludes.of([exclude] if isinstance(exclude, str) else list(exclude))
     local_path = Path(os.path.abspath(os.path.expanduser(os.fspath(local))))
     remote = default_remote(os.fspath(local)) if remote is None else str(remote).strip()
+    if remote == "~" or remote.startswith("~/"):
+        remote = remote[2:]  # the home, as a shell would read it
     lkind = _kind(local_path)
     if lkind == "o":
         raise E.InvalidRequest(f"{local_path} is neither a file nor a folder", hint="Give a file or a folder")
+    if lkind == "f" and remote.endswith("/"):
+        remote += local_path.name  # "into this folder", as cp reads it
     side = _list(p, remote, local_path.name if lkind == "f" else None, excludes)
     where = f"{p.title or p.project_id}:{side.rel or '~'}"
     if side.kind == "o" or (lkind == "d" and side.kind == "f"):
