@@ -247,3 +247,29 @@ def test_remote_paths_read_as_a_shell_would(side: Side, tmp_path: Path):
     f.write_text("1\n")
     assert side.p.sync(f, f"~/{side.remote}/", progress=False).uploaded == ["one.txt"]
     assert side.rget("one.txt") == b"1\n"
+
+
+def test_a_server_error_halfway_lists_the_files_and_the_next_run_finishes(side: Side, monkeypatch):
+    monkeypatch.setattr(bundle, "BATCH_FILES", 5)
+    for i in range(20):
+        side.put(f"h{i:02}.txt", f"{i}\n")
+    boom = E.ServerError("the server failed (HTTP 500)", status=500, endpoint="test")
+    restore = break_writes(monkeypatch, after=2, exc=boom)
+    r = side.sync()  # not raised: each file that failed is named, with the server's one line
+    restore()
+    assert len(r.uploaded) + len(r.errors) == 20 and r.errors and set(r.errors) <= set(r.skipped)
+    assert all(why == "the server failed (HTTP 500)" for why in r.errors.values())
+    assert sorted(side.rls()) == sorted(r.uploaded)
+    again = side.sync()
+    assert sorted(again.uploaded) == sorted(r.errors) and not again.errors and not side.sync().changed
+
+
+def test_the_report_is_one_line_as_repr_a_short_table_in_a_notebook_and_the_bar_shows(side: Side, capsys):
+    for i in range(3):
+        side.put(f"r{i}.txt", f"{i}\n")
+    r = side.sync(progress=True)
+    assert "cocalc: 1/1" in capsys.readouterr().err  # cc.map's bar (text on a terminal): one batch
+    assert repr(r) == ("SyncReport(uploaded=3, downloaded=0, deleted_local=0, deleted_remote=0, "
+                       "conflicts=0, skipped=0)")
+    html = r._repr_html_()
+    assert html.count("<tr>") == 1 and "r0.txt" in html and "uploaded" in html
