@@ -107,13 +107,19 @@ def test_create_key_is_only_for_the_ai_generation(tmp_path):
         assert srv.project_id == "" and "COCALC_PROJECT_ID" not in srv.env()
 
 
-def test_the_key_and_project_survive_a_restart_on_the_same_data(tmp_path):
+def test_a_restart_keeps_the_project_and_makes_a_fresh_key(tmp_path):
     with LocalServer(data_dir=tmp_path, api="ai") as first:
         key, pid = first.api_key, first.project_id
+        kept = first.create_key(["account:read"], [])
+    saved = (tmp_path / "ai.json").read_text()
     assert oct((tmp_path / "ai.json").stat().st_mode & 0o777) == "0o600"
+    assert pid in saved and key.split(".")[2] not in saved and key.split(".")[1] not in saved
     with LocalServer(data_dir=tmp_path, api="ai") as again:
-        assert (again.api_key, again.project_id) == (key, pid)
-        assert hub(again, key, "system.ping")["now"] > 0
+        assert again.project_id == pid and again.api_key != key
+        assert hub(again, again.api_key, "system.ping")["now"] > 0
+        assert hub(again, key, "system.ping") == {
+            "error": "must be signed in and MUST provide an api key (cookies are not allowed)"}
+        assert hub(again, kept, "system.ping")["now"] > 0  # keys made with create_key stay
 
 
 def test_demo_projects_are_in_the_first_keys_allowed_list(tmp_path):

@@ -22,6 +22,8 @@ from . import hub, keys, project, v2, web
 
 DEFAULT_TITLE = "My project"
 DEFAULT_DESCRIPTION = "Made by cocalc-magic serve --api ai"
+# the key each start makes, replacing the one of that name (the recorded name of such a key)
+FIRST_KEY_NAME = "all-capabilities"
 
 
 def routes(ctx) -> list:
@@ -31,20 +33,25 @@ def routes(ctx) -> list:
 
 
 def bootstrap(store, data_dir: Path, account_id: str) -> tuple[str, str]:
-    """The first project and its all-capability key: ``(project_id, key)``, kept in ``ai.json``
-    (mode 0600) in the data dir so that a restart on the same data keeps both."""
+    """The first project and a fresh all-capability key on it: ``(project_id, key)``.
+
+    ``ai.json`` (mode 0600) keeps the project's id, never the key (as ``admin.json``: commands in
+    any project can read the data dir); the key is made anew on each start and the previous
+    start's one stops working. Keys made with ``create_key`` stay.
+    """
     keys.ensure_schema(store)
     path = Path(data_dir) / "ai.json"
-    if path.exists():
-        saved = json.loads(path.read_text())
-        principal = keys.resolve(store, saved.get("api_key"))
-        if principal and principal.account_id == account_id and store.project(saved.get("project_id", "")):
-            return saved["project_id"], saved["api_key"]
-    project_id = store.create_project(account_id, DEFAULT_TITLE, DEFAULT_DESCRIPTION)
-    _, secret = keys.create_key(store, account_id, keys.CAPABILITIES, [project_id], name="all-capabilities")
+    try:
+        project_id = json.loads(path.read_text()).get("project_id")
+    except (OSError, ValueError, AttributeError):
+        project_id = None
+    if not project_id or not store.project(project_id) or store.group(project_id, account_id) != "owner":
+        project_id = store.create_project(account_id, DEFAULT_TITLE, DEFAULT_DESCRIPTION)
+    store.execute("DELETE FROM ai_api_keys WHERE account_id=? AND name=?", (account_id, FIRST_KEY_NAME))
+    _, secret = keys.create_key(store, account_id, keys.CAPABILITIES, [project_id], name=FIRST_KEY_NAME)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({"project_id": project_id, "api_key": secret}, fh)
+        json.dump({"project_id": project_id}, fh)
     return project_id, secret
 
 
