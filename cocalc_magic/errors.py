@@ -11,9 +11,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import hints
 from .settings import redact
 
 MAX_SERVER_TEXT = 300
+
+
+# Server-side absolute paths of a project's home, as CoCalc writes them in its errors: the local
+# server's and a legacy server's `<projects dir>/<project_id>/...`, a conat project's `/home/user/...`.
+_HOME_PATH = re.compile(r"(?:/[^\s'\"]*)?/projects/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                        r"|/home/user(?=[/'\"\s]|$)")
+
+
+def home_relative(text: Any) -> str:
+    """``text`` with each server-side home path written relative to the home (``~`` for itself):
+    a user gave relative paths and should not see where the server keeps the project."""
+    text = str(text)
+    if "/projects/" not in text and "/home/user" not in text:
+        return text
+    text = re.sub(f"(?:{_HOME_PATH.pattern})/", "", text)
+    return _HOME_PATH.sub("~", text)
 
 
 def _one_line(text: Any, limit: int = MAX_SERVER_TEXT) -> str:
@@ -22,9 +39,22 @@ def _one_line(text: Any, limit: int = MAX_SERVER_TEXT) -> str:
 
 
 class CoCalcError(Exception):
-    """Base class: something went wrong talking to a CoCalc server."""
+    """Base class: something went wrong talking to a CoCalc server.
 
-    hint = "See the message above; cc.settings shows which server and key are in use."
+    ``hint`` names an entry of ``hints.HINTS`` (worded per caller: ``hint_for("magic")``) or is
+    free text; ``str(e)`` is the Python caller's line, ``e.line("magic")`` the magics' one. The
+    line never carries the HTTP status or the endpoint: they stay on the exception.
+    """
+
+    hint_id: str | None = "generic"
+    hint: str | None = hints.text("generic")  # the Python wording; each subclass's from its hint_id
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "hint_id" in cls.__dict__ and "hint" not in cls.__dict__:
+            cls.hint = hints.text(cls.hint_id) if cls.hint_id else None
+        elif "hint" in cls.__dict__ and "hint_id" not in cls.__dict__:
+            cls.hint_id = None  # its own free text wins over the parent's entry
 
     def __init__(
         self,
@@ -41,28 +71,37 @@ class CoCalcError(Exception):
         self.server_message = _one_line(server_message) if server_message is not None else None
         self.retryable = retryable
         if hint is not None:
-            self.hint = hint
-        self.message = _one_line(message, 1000)
+            if hint in hints.HINTS:
+                self.hint_id, self.hint = hint, hints.text(hint)
+            else:  # free text (or "" for none): the same for every caller
+                self.hint_id, self.hint = None, hint
+        self.message = _one_line(home_relative(message), 1000)
         super().__init__(self.message)
 
-    def __str__(self) -> str:
-        where = []
-        if self.endpoint:
-            where.append(self.endpoint)
-        if self.status is not None:
-            where.append(f"HTTP {self.status}")
-        suffix = f" [{', '.join(where)}]" if where else ""
+    def hint_for(self, caller: str = "python") -> str | None:
+        """What to do, worded for ``caller`` ("python", "magic" or "login")."""
+        if self.hint_id and self.hint_id in hints.HINTS:
+            return hints.text(self.hint_id, caller)
+        return self.hint
+
+    def line(self, caller: str = "python") -> str:
+        """One line: what happened, then what to do (worded for ``caller``)."""
         text = self.message.rstrip()
-        if self.hint:
+        hint = self.hint_for(caller)
+        if hint:
             text = text.rstrip(".")
-            text = f"{text}{'' if text.endswith(('?', '!')) else '.'} {self.hint}"
-        return _one_line(text + suffix, 1200)
+            text = f"{text}{'' if text.endswith(('?', '!')) else '.'} {hint}"
+        return _one_line(text, 1200)
+
+    def __str__(self) -> str:
+        return self.line("python")
 
     extra: tuple[str, ...] = ()  # subclasses' own attributes, kept by pickling
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable (multiprocessing, ipyparallel)
         return (_rebuild, (type(self), self.message, self.status, self.endpoint, self.server_message,
-                           self.hint, self.retryable, {k: getattr(self, k, None) for k in self.extra}))
+                           self.hint_id if self.hint_id in hints.HINTS else self.hint, self.retryable,
+                           {k: getattr(self, k, None) for k in self.extra}))
 
 
 def _rebuild(cls: type["CoCalcError"], message: str, status: int | None, endpoint: str | None,
@@ -75,15 +114,14 @@ def _rebuild(cls: type["CoCalcError"], message: str, status: int | None, endpoin
 class AuthenticationError(CoCalcError):
     """The server did not accept the API key (missing, wrong, deleted, or the wrong kind)."""
 
-    hint = ("Check the API key: CoCalc(api_key=...), COCALC_API_KEY or `%cocalc login`; "
-            "listing projects needs an account key, not a project key")
+    hint_id = "key"
 
 
 class PermissionDenied(CoCalcError):
     """The key is valid but may not do this: its account is not a collaborator or not an admin, or
     (cocalc.ai) the key lacks a capability (``.capability``) for a project (``.project_id``)."""
 
-    hint = "Use the key of an account that collaborates on the project, or ask its owner to add you"
+    hint_id = "permission"
     extra = ("capability", "project_id")
 
     def __init__(self, message: str, *, capability: str | None = None, project_id: str | None = None,
@@ -97,7 +135,7 @@ class NotSupported(CoCalcError):
     """This server's API generation does not let an API key do this (cocalc.ai: sign-in tokens,
     accounts, user search, collaborators, database queries)."""
 
-    hint = "Do it in CoCalc's web interface instead"
+    hint_id = "web_ui"
 
 
 class Moved(CoCalcError):
@@ -115,44 +153,43 @@ class Moved(CoCalcError):
 class NotFound(CoCalcError):
     """No such project, file, function or endpoint."""
 
-    hint = "Check the name, path or id; cc.projects() lists your projects and p.listing() a folder"
+    hint_id = "not_found"
 
 
 class InvalidRequest(CoCalcError):
     """The server refused the request as malformed or impossible (bad argument, too large...)."""
 
-    hint = "Fix the arguments of the call"
+    hint_id = "invalid"
 
 
 class RateLimited(CoCalcError):
     """The server asked us to slow down."""
 
-    hint = "Wait a little and try again"
+    hint_id = "rate"
 
 
 class ServerTimeout(CoCalcError):
     """The server (or the command run on it) did not finish in time."""
 
-    hint = "Try again, pass a larger timeout=, or run long commands with exec(..., background=True)"
+    hint_id = "timeout"
 
 
 class ServerError(CoCalcError):
     """The server failed (5xx, or a service behind it is not reachable)."""
 
-    hint = "Try again in a moment; if it persists, the server's administrator has to look at it"
+    hint_id = "server"
 
 
 class ProtocolError(CoCalcError):
     """The answer was not the JSON expected: an HTML proxy or login page, a truncated body..."""
 
-    hint = ("Check that the host is the CoCalc server itself (not a proxy, login or error page) "
-            "and try again")
+    hint_id = "protocol"
 
 
 class CoCalcConnectionError(CoCalcError):
     """No connection to the server (refused, reset, DNS failure, connect timeout)."""
 
-    hint = "Check the host (cc.host) and your network, and that the server is running"
+    hint_id = "connection"
 
 
 class CommandFailed(CoCalcError):
@@ -161,7 +198,7 @@ class CommandFailed(CoCalcError):
     ``.result`` is the full ExecResult (stdout, stderr, exit_code).
     """
 
-    hint = "Look at .result.stderr; pass err_on_exit=False to get the result instead of an error"
+    hint_id = "command_failed"
     extra = ("result",)
 
     def __init__(self, message: str, *, result: Any = None, **kw: Any) -> None:
@@ -178,6 +215,7 @@ ALL_ERRORS = (
 # (pattern, class, retryable, what-happened) — first match wins; patterns are CoCalc's texts
 # (the three recordings, the facts sheets, and CoCalc's source where those are silent).
 # Only what may pass by itself is retryable, and only its hint says "try again".
+CREDENTIALS_REFUSED = "the server did not accept the credentials"  # the transport words it for a key
 _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
     # cocalc.ai: an API key sent as a cookie may not publish to the hub; it comes back as a 408
     (re.compile(r"permission denied publishing to", re.I), PermissionDenied, False,
@@ -196,7 +234,7 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
                 r"must be authenticated|incorrect password|password for .* is incorrect|invalid old password|"
                 r"^invalid_password$|"
                 r"no account with email address|auth_token is not valid|unknown or expired token", re.I),
-     AuthenticationError, False, "the server did not accept the credentials"),
+     AuthenticationError, False, CREDENTIALS_REFUSED),
     (re.compile(r"fresh auth is required", re.I), AuthenticationError, False,
      "this needs a fresh sign-in with the second factor"),
     (re.compile(r"Attempt to open large file", re.I), InvalidRequest, False,
@@ -237,37 +275,24 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
      "the server has no host to run that project on"),
 ]
 
-_ENOENT = re.compile(r"ENOENT: no such file or directory, \w+ '([^']*)'")
+_ENOENT = re.compile(r"(?:ENOENT: no such file or directory, \w+ |\[Errno 2\] No such file or directory: )'([^']*)'")
 _EACCES = re.compile(r"(E(?:ACCES|PERM)): [^,]*, \w+ '([^']*)'")
-_NO_FILE_HINT = "Check the path (relative to the project's home); p.listing() or %cocalc ls shows what is there"
 
+# what-happened texts of _RULES whose advice is more specific than their class's (ids of hints.HINTS)
 _HINTS = {
-    "the file is larger than the server will read in one call":
-        "Read it in pieces through exec (e.g. p.exec('head', '-c', '1000000', path)) or copy it elsewhere",
-    "the content is larger than the server accepts":
-        "Send less per call (cc.max_write_bytes is the largest write)",
-    "an argument of the command is too long: Linux allows 128 KiB per argument":
-        "Write the long text to a file with p.write() and pass the file's name instead",
-    "the command ran past its timeout":
-        "Pass a larger timeout=, or run long commands with exec(..., background=True)",
-    "the project may not read or write that path":
-        "Use a path inside the project's home (a relative path starts there)",
-    "the command was not found in the project":
-        "Check the command's name and that it is installed in the project",
-    "the command failed":
-        "Its exit code and stderr are above; p.exec(..., err_on_exit=False) returns them as a result",
-    "no such Jupyter kernel in the project":
-        "Use one of the kernels the message lists",
-    "this needs a fresh sign-in with the second factor":
-        "Sign in again in CoCalc's web interface with your second factor, then retry there",
-    "it exists already":
-        "Use another name or address, or use the existing one",
-    "the server has no host to run that project on":
-        "Start the project first (p.start()); if it persists, use p.exec(), which goes through the project bridge",
-    "this server no longer offers that call":
-        "Use CoCalc's web interface for it",
-    "this key may not make that call":
-        "Send the key in the Authorization header (as this client does), not as a cookie",
+    "the file is larger than the server will read in one call": "large_read",
+    "the content is larger than the server accepts": "large_write",
+    "an argument of the command is too long: Linux allows 128 KiB per argument": "arg_too_long",
+    "the command ran past its timeout": "exec_timeout",
+    "the project may not read or write that path": "outside_home",
+    "the command was not found in the project": "no_command",
+    "the command failed": "exec_failed",
+    "no such Jupyter kernel in the project": "no_kernel",
+    "this needs a fresh sign-in with the second factor": "fresh_auth",
+    "it exists already": "exists",
+    "the server has no host to run that project on": "no_host",
+    "this server no longer offers that call": "web_ui",
+    "this key may not make that call": "key_cookie",
 }
 
 # cocalc.ai's refusals (api-key-scope.ts, http-api-key-policy.ts): what the key lacks, or what keys
@@ -324,7 +349,7 @@ _BY_STATUS: dict[int, tuple[type[CoCalcError], str]] = {
     429: (RateLimited, "the server is throttling these requests"),
     404: (NotFound, "not found"),
     413: (InvalidRequest, "the request is larger than the server accepts"),
-    401: (AuthenticationError, "the server did not accept the credentials"),
+    401: (AuthenticationError, CREDENTIALS_REFUSED),
     403: (PermissionDenied, "this account may not do that"),
 }
 
@@ -351,7 +376,7 @@ def classify(
             missing = _ENOENT.search(text)
             if missing and cls is NotFound:  # say which file, not Node's errno wording (kept in server_message)
                 return NotFound(f"no such file or directory: '{missing.group(1)}'", status=status,
-                                endpoint=endpoint, server_message=text, hint=_NO_FILE_HINT)
+                                endpoint=endpoint, server_message=text, hint="no_file")
             denied = _EACCES.search(text) if cls is PermissionDenied else None
             line = (f"permission denied for '{denied.group(2)}': {what} ({denied.group(1)})"
                     if denied else f"{what}: {text}")

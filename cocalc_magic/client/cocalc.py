@@ -164,7 +164,7 @@ class CoCalc:
                     f"{self.host} answers neither the conat CoCalc API (/api/conat/hub) nor the legacy one "
                     f"(/api/v1/ping): {err.message}",
                     status=err.status, endpoint="/api/v1/ping",
-                    hint="Check the host: it should be the address of a CoCalc server, e.g. https://cocalc.com",
+                    hint="not_cocalc",
                 ) from None
             self._backend = legacy
             return Pong(now=now, latency_s=time.perf_counter() - started, api="v1")
@@ -210,7 +210,7 @@ class CoCalc:
             return Project(self, ref.project_id, ref.title)
         if not isinstance(ref, str) or not ref.strip():
             raise InvalidRequest("a project reference must be a project id, a title or a title prefix",
-                                 hint="cc.projects() lists your projects")
+                                 hint="project_ref")
         ref = ref.strip()
         if is_uuid(ref):
             try:
@@ -236,17 +236,17 @@ class CoCalc:
                 listed = ", ".join(f"{h['title']!r} ({h['project_id']})" for h in hits[:8])
                 more = f" and {len(hits) - 8} more" if len(hits) > 8 else ""
                 raise InvalidRequest(f"{ref!r} matches {len(hits)} projects: {listed}{more}",
-                                     hint="Use the project id or a longer part of the title")
+                                     hint="project_ambiguous")
         known = ", ".join(repr(r["title"]) for r in rows[:8]) or "none"
         raise NotFound(f"no project titled {ref!r} (or starting so); your projects: {known}"
                        f"{' …' if len(rows) > 8 else ''}",
-                       hint="Check the title, or use the project id (cc.projects(all=True) lists them)")
+                       hint="project_title")
 
     def default_project(self) -> "Project":
         """The project from the settings (argument, ``%config``, ``COCALC_PROJECT_ID``, ``use``)."""
         if not self.settings.project:
             raise NotFound("no default project is set",
-                           hint="Set COCALC_PROJECT_ID, pass CoCalc(project=...), or `%cocalc use <project>`")
+                           hint="default_project")
         return self.project(self.settings.project)
 
     def create_project(self, title: str, description: str = "", start: bool = False) -> "Project":
@@ -265,7 +265,7 @@ class CoCalc:
             account_id = self.whoami().account_id
             if not account_id:
                 raise PermissionDenied("a project-scoped key has no account to make a sign-in token for",
-                                       hint="Use an account API key")
+                                       hint="account_key")
         try:
             token = self._b.auth_token(account_id or "", password)
         except AuthenticationError as err:
@@ -273,7 +273,7 @@ class CoCalc:
                 raise PermissionDenied(
                     f"the server refused a sign-in token for {account_id}: {err.server_message}",
                     status=err.status, endpoint=err.endpoint, server_message=err.server_message,
-                    hint="Give that account's password (password=...), or use an admin's key",
+                    hint="token_password",
                 ) from None
             raise
         return SecretStr(token)

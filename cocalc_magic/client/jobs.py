@@ -107,11 +107,11 @@ class ExecJob:
         while not self._done.is_set():
             if self.cancelled:
                 raise CoCalcError(f"the background command {self.command!r} was cancelled",
-                                  hint="Start it again if you still need its result")
+                                  hint="job_gone")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ServerTimeout(f"the background command {self.command!r} is still running after {limit:g}s",
-                                    hint="Call .wait() again, .poll() later, or .cancel() it")
+                                    hint="job_wait")
             if self.job_id:
                 self.poll()
                 if self._done.is_set():

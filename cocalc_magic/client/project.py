@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import shlex
 import time
 from typing import TYPE_CHECKING, Any, Iterable
@@ -102,7 +103,7 @@ class Project:
                 raise ServerTimeout(
                     f"project {self.title or ''} ({self.project_id}) did not start within {limit:g}s "
                     f"(state: {last})",
-                    hint="Check it in CoCalc, or call p.start(timeout=...) with more time",
+                    hint="start_timeout",
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
@@ -130,7 +131,7 @@ class Project:
         server's body limit, giving the limit and the size."""
         if not isinstance(content, str):
             raise InvalidRequest(f"write() takes text (str), not {type(content).__name__}",
-                                 hint="Use p.write_bytes(path, data) for binary content")
+                                 hint="not_text")
         self._check_path(path)
         self.ensure_running()
         self._b.write(self.project_id, path, content)
@@ -168,7 +169,13 @@ class Project:
     def listing(self, path: str = "") -> Listing:
         """The entries of a folder (dot files left out), sorted by name."""
         self.ensure_running()
-        return Listing(self._b.listing(self.project_id, path), path=path)
+        try:
+            return Listing(self._b.listing(self.project_id, path), path=path)
+        except InvalidRequest as err:  # every generation says ENOTDIR in its own words
+            if not _NOT_A_DIR.search(err.server_message or ""):
+                raise
+            raise InvalidRequest(f"{path!r} is a file, not a folder", status=err.status, endpoint=err.endpoint,
+                                 server_message=err.server_message, hint="is_file") from None
 
     def copy_to(self, target: "Project | str", src_path: str, target_path: str | None = None,
                 timeout: float | None = None) -> None:
@@ -179,7 +186,7 @@ class Project:
     @staticmethod
     def _check_path(path: str) -> None:
         if not isinstance(path, str) or not path.strip():
-            raise InvalidRequest("the path is empty", hint="Give a path relative to the project's home")
+            raise InvalidRequest("the path is empty", hint="empty_path")
 
     def sync(self, local: "str | PathLike[str]", remote: str | None = None, dry_run: bool = False,
              delete: bool = False, exclude: "Iterable[str] | str" = (), *, workers: int = 8,
@@ -214,7 +221,7 @@ class Project:
         ``err_on_exit``. ``timeout`` (s, default 60) kills the command. ``background=True`` returns
         an ``ExecJob`` at once."""
         if not isinstance(command, str) or not command.strip():
-            raise InvalidRequest("the command is empty", hint="Give a command, e.g. p.exec('ls -la')")
+            raise InvalidRequest("the command is empty", hint="empty_command")
         tmo = DEFAULT_EXEC_TIMEOUT if timeout is None else float(timeout)
         if tmo <= 0:
             raise InvalidRequest(f"timeout must be positive, not {timeout!r}")
@@ -231,6 +238,9 @@ class Project:
             return ExecJob(self, opts, err_on_exit)
         result = self._b.exec(self.project_id, opts, timeout=tmo + 10)
         return _finish(result, err_on_exit, command)
+
+
+_NOT_A_DIR = re.compile(r"ENOTDIR|Not a directory", re.I)
 
 
 def _q(text: str) -> str:

@@ -25,6 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..errors import (
+    CREDENTIALS_REFUSED,
     AuthenticationError,
     CoCalcConnectionError,
     CoCalcError,
@@ -39,6 +40,11 @@ from ..settings import mask, redact, register_secret
 
 log = logging.getLogger("cocalc_magic.client")
 
+# What every CoCalc key looks like: sk_… (legacy), sk-… (conat account and project keys),
+# sk-cc-v2.… (cocalc.ai). Anything else (a space, a URL, half a key) is called malformed.
+_KEY_SHAPE = re.compile(r"sk[-_][A-Za-z0-9._~+/=-]{8,}")
+# Authentication texts about a password or a sign-in token, not about the key.
+_ABOUT_OTHER_SECRETS = re.compile(r"password|auth_token|token is not valid|expired token|email address", re.I)
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection (capped by the call's own timeout)
 DEFAULT_POOL = 32
 
@@ -188,7 +194,7 @@ class Transport:
                 f"the request body would be {len(data):,} bytes, more than the {limit:,} bytes this "
                 f"server accepts per request, so it was not sent",
                 endpoint=endpoint,
-                hint="Split the content into smaller pieces (cc.max_write_bytes tells the largest write)",
+                hint="large_write",
             )
         url = self.host + path
         timeout = self.timeout if timeout is None else float(timeout)
@@ -237,7 +243,7 @@ class Transport:
             err = ServerTimeout(
                 f"no answer from {self.host} within {timeout:g}s",
                 endpoint=endpoint,
-                hint="The server may be overloaded or the call slow: try again, or pass a larger timeout=",
+                hint="slow_answer",
             )
             raise err from _quiet(exc)
         except requests.exceptions.ChunkedEncodingError as exc:
@@ -284,11 +290,16 @@ class Transport:
         """The error for an error text the server sent; an authentication failure without a key
         says to set one."""
         err = classify(text, status=status, endpoint=endpoint)
-        if isinstance(err, AuthenticationError) and not self._api_key:
-            err = AuthenticationError(
-                f"no API key is set, and the server wants one ({text})", status=status, endpoint=endpoint,
-                server_message=text,
-                hint="Set COCALC_API_KEY, pass CoCalc(api_key=...), or run `%cocalc login`")
+        if (type(err) is AuthenticationError and err.message.startswith(CREDENTIALS_REFUSED)
+                and not _ABOUT_OTHER_SECRETS.search(text)):
+            if not self._api_key:
+                what, hint = "no API key is set, and the server wants one", "no_key"
+            elif not _KEY_SHAPE.fullmatch(self._api_key):
+                what, hint = "the API key is malformed, and the server did not accept it", "key_malformed"
+            else:
+                what, hint = "the API key was not accepted", "key"
+            err = AuthenticationError(f"{what} (the server said: {text})", status=status, endpoint=endpoint,
+                                      server_message=text, hint=hint)
         return err
 
     # ------------------------------------------------------------------ other requests
@@ -408,11 +419,11 @@ def _html_error(status: int, content: bytes, endpoint: str, host: str) -> CoCalc
     if status == 404:
         err: CoCalcError = NotFound(f"{host} has no such API endpoint: it answered {page}", status=status,
                                     endpoint=endpoint,
-                                    hint="Check the host, and cc.api (this server may speak the other API generation)")
+                                    hint="wrong_generation")
     elif status in (502, 503, 504):
         err = ProtocolError(f"a proxy in front of {host} answered {page} instead of the server", status=status,
                             endpoint=endpoint, retryable=True,
-                            hint="The server behind the proxy is down or restarting; try again in a moment")
+                            hint="proxy_down")
     else:
         err = ProtocolError(f"{host} answered {page} instead of JSON", status=status, endpoint=endpoint)
     return err

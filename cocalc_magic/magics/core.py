@@ -72,10 +72,7 @@ class CoCalcMagics(Magics):
         """The cached ``CoCalc``; rebuilt when host, key, api or timeout change."""
         s = self.settings()
         if not s.api_key:
-            raise CoCalcMagicError(
-                f"No CoCalc API key for {s.host}: run %cocalc login (it asks for the key and saves it), "
-                "or set COCALC_API_KEY in the environment."
-            )
+            raise CoCalcMagicError(f"No CoCalc API key for {s.host}: {_lower('no_key')}.")
         key = (s.host, s.api_key, self.api, s.timeout)
         if self._client_key is not None and key[:2] != self._client_key[:2]:
             self._titles, self._titles_at = [], 0.0  # another server or account: other projects
@@ -95,9 +92,7 @@ class CoCalcMagics(Magics):
             ref = self.settings().project
             if not ref:
                 raise CoCalcMagicError(
-                    "No project given and no default project: pass -p PROJECT, run %cocalc use PROJECT, "
-                    "or set COCALC_PROJECT_ID."
-                )
+                    f"No project given and no default project: {_lower('default_project')}.")
         return self._call(lambda: cc.project(ref), f"project {ref!r}")
 
     # ------------------------------------------------------------------ calls, errors, Ctrl-C
@@ -121,8 +116,9 @@ class CoCalcMagics(Magics):
             self._drop_client()
             raise CoCalcMagicError(f"Interrupted: stopped waiting for {what}; {note}.") from None
 
-    def _guard(self, fn: Callable[..., Any], *args) -> Any:
-        """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set."""
+    def _guard(self, fn: Callable[..., Any], *args, caller: str = "magic") -> Any:
+        """Turn a CoCalcError into one line (no traceback) unless show_tracebacks is set; its advice
+        is the magics' (``caller``: "login" while signing in, which must not advise signing in)."""
         try:
             return fn(*args)
         except _coc_error() as exc:
@@ -132,7 +128,7 @@ class CoCalcMagics(Magics):
                 key = self.settings().api_key
             except Exception:
                 key = None
-            line = scrub(f"{type(exc).__name__}: {exc}", key, *self._extra_secrets)
+            line = scrub(f"{type(exc).__name__}: {exc.line(caller)}", key, *self._extra_secrets)
             raise CoCalcMagicError(line) from None
         finally:
             self._extra_secrets = []
@@ -164,7 +160,7 @@ class CoCalcMagics(Magics):
                 args = A.parse(name, A.split(rest))
         except A.HelpShown:
             return None
-        return self._guard(getattr(self, f"_do_{name}"), args)
+        return self._guard(getattr(self, f"_do_{name}"), args, caller="login" if name == "login" else "magic")
 
     # --- account and settings
     def _do_ping(self, a):
@@ -469,6 +465,14 @@ class CoCalcMagics(Magics):
             return A.complete(event.text_until_cursor, event.symbol, self.project_titles)
         except Exception:
             return []
+
+
+def _lower(hint_id: str) -> str:
+    """The magics' hint ``hint_id``, continuing a sentence after a colon (imported on this error path)."""
+    from .. import hints
+
+    hint = hints.text(hint_id, "magic")
+    return hint[:1].lower() + hint[1:]
 
 
 def _coc_error() -> type:

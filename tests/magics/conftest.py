@@ -32,3 +32,11 @@ def ip(clean_env):
 @pytest.fixture
 def magics(ip):
     return ip.magics_manager.registry["CoCalcMagics"]
+
+
+@pytest.fixture
+def srv(cocalc_server, clean_env, monkeypatch):
+    """The session's local CoCalc (the test's generation) in COCALC_HOST and COCALC_API_KEY."""
+    monkeypatch.setenv("COCALC_HOST", cocalc_server.url)
+    monkeypatch.setenv("COCALC_API_KEY", cocalc_server.api_key)
+    return cocalc_server

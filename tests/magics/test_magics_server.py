@@ -24,13 +24,6 @@ ONE_LINE_ERROR = re.compile(r"^[^\n]+\n?$")
 
 
 @pytest.fixture
-def srv(cocalc_server, clean_env, monkeypatch):
-    monkeypatch.setenv("COCALC_HOST", cocalc_server.url)
-    monkeypatch.setenv("COCALC_API_KEY", cocalc_server.api_key)
-    return cocalc_server
-
-
-@pytest.fixture
 def cc(srv):
     return CoCalc(host=srv.url, api_key=srv.api_key, api=srv.api)
 
@@ -105,7 +98,7 @@ def test_no_key(ip, srv, monkeypatch):
     r = run(ip, "%cocalc projects")
     line = assert_one_line_error(r)
     assert line.strip() == (f"No CoCalc API key for {srv.url}: run %cocalc login (it asks for the key and saves it), "
-                            "or set COCALC_API_KEY in the environment.")
+                            "or set COCALC_API_KEY.")
 
 
 def test_wrong_key(ip, srv, monkeypatch):

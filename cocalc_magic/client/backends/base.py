@@ -66,7 +66,7 @@ def exec_timeout_error(text: str, timeout: float | None, endpoint: str, status: 
         return ServerTimeout(
             f"the command ran past its timeout{f' of {timeout:g}s' if timeout else ''} and was killed",
             status=status, endpoint=endpoint, server_message=text,
-            hint="Pass a larger timeout=, or use exec(..., background=True) for long commands",
+            hint="exec_timeout",
         )
     return None
 

@@ -150,7 +150,7 @@ class ConatBackend(Backend):
         if text is not None:
             raise AuthenticationError(f"sign-in failed: {text}", status=reply.status,
                                       endpoint="/api/v2/auth/sign-in", server_message=text,
-                                      hint="Check the email address and password")
+                                      hint="sign_in")
         reply = self.t.post("/api/v2/api-keys", {"action": "create", "name": key_name},
                             endpoint="/api/v2/api-keys")
         text = error_in(reply.data)
