@@ -46,15 +46,16 @@ class CoCalcError(Exception):
     line never carries the HTTP status or the endpoint: they stay on the exception.
     """
 
-    hint_id: str | None = "generic"
-    hint: str | None = hints.text("generic")  # the Python wording; each subclass's from its hint_id
+    hint_id: str | None = "generic"  # an entry of hints.HINTS, or None for free text
+    _hint_text: str | None = None       # free text (a subclass's ``hint = "..."`` lands here)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        if "hint_id" in cls.__dict__ and "hint" not in cls.__dict__:
-            cls.hint = hints.text(cls.hint_id) if cls.hint_id else None
-        elif "hint" in cls.__dict__ and "hint_id" not in cls.__dict__:
-            cls.hint_id = None  # its own free text wins over the parent's entry
+        if "hint" in cls.__dict__ and not isinstance(cls.__dict__["hint"], property):
+            cls._hint_text = cls.__dict__["hint"]  # its own free text wins over the parent's entry
+            delattr(cls, "hint")
+            if "hint_id" not in cls.__dict__:
+                cls.hint_id = None
 
     def __init__(
         self,
@@ -71,18 +72,28 @@ class CoCalcError(Exception):
         self.server_message = _one_line(server_message) if server_message is not None else None
         self.retryable = retryable
         if hint is not None:
-            if hint in hints.HINTS:
-                self.hint_id, self.hint = hint, hints.text(hint)
-            else:  # free text (or "" for none): the same for every caller
-                self.hint_id, self.hint = None, hint
+            self.hint = hint
         self.message = _one_line(home_relative(message), 1000)
         super().__init__(self.message)
 
+    @property
+    def hint(self) -> str | None:
+        """What to do, in the Python caller's words."""
+        return self.hint_for("python")
+
+    @hint.setter
+    def hint(self, value: str | None) -> None:
+        """An id of ``hints.HINTS``, or free text (the same for every caller; "" for none)."""
+        if value in hints.HINTS:
+            self.hint_id, self._hint_text = value, None
+        else:
+            self.hint_id, self._hint_text = None, value
+
     def hint_for(self, caller: str = "python") -> str | None:
         """What to do, worded for ``caller`` ("python", "magic" or "login")."""
-        if self.hint_id and self.hint_id in hints.HINTS:
+        if self.hint_id in hints.HINTS:
             return hints.text(self.hint_id, caller)
-        return self.hint
+        return self._hint_text
 
     def line(self, caller: str = "python") -> str:
         """One line: what happened, then what to do (worded for ``caller``)."""
@@ -100,7 +111,7 @@ class CoCalcError(Exception):
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable (multiprocessing, ipyparallel)
         return (_rebuild, (type(self), self.message, self.status, self.endpoint, self.server_message,
-                           self.hint_id if self.hint_id in hints.HINTS else self.hint, self.retryable,
+                           self.hint_id if self.hint_id in hints.HINTS else self._hint_text, self.retryable,
                            {k: getattr(self, k, None) for k in self.extra}))
 
 
