@@ -152,6 +152,7 @@ def test_admin_key_keeps_the_live_kiosk_and_replies_show_below_the_cell(run):
     expect(frame.locator(".cocalc-cell").first).to_be_visible(timeout=60_000)
     expect(root.locator("iframe.ccp-view")).to_have_count(0)
     expect(root.locator(".ccp-openfile")).to_have_text("analysis.ipynb")
+    expect(root.locator(".ccp-hint")).to_have_text("CoCalc opened analysis.ipynb")  # its project-log broadcast
     # the open call's reply view fills in when CoCalc answers
     expect(_output(page, 3).locator(".ccp-reply")).to_have_text("Opened analysis.ipynb.", timeout=30_000)
 
@@ -164,6 +165,7 @@ def test_closeall_closes_the_file_and_the_labels_follow(run):
     expect(page.frame_locator(".ccp-frame").first.locator(".cocalc-cell")).to_have_count(0)
     expect(root.locator(".ccp-openfile")).to_have_text("No file open")
     expect(root.locator(".ccp-newtab")).to_be_hidden()
+    expect(root.locator(".ccp-hint")).to_have_text("")
     assert kernel_json(page, "admin.opened") == {}
-    assert kernel_json(page, "'analysis.ipynb' in repr(admin)") is False or "status:" in kernel_json(page, "repr(admin)")
+    assert "open: analysis.ipynb" not in kernel_json(page, "repr(admin)")
     assert run["errors"] == []
