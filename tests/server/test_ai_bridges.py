@@ -164,3 +164,16 @@ def test_an_argument_over_linux_limit_is_cocalcs_spawn_error(ai, cocalc_server):
     assert out == {"error": "error Error: spawn E2BIG"}
     hub = ai.hub("projects.exec", {"project_id": pid, "execOpts": {"command": "echo", "args": ["x" * 200_000]}})
     assert hub["error"].startswith("error Error: spawn E2BIG - callHub: ")
+
+
+def test_bodies_up_to_express_limit_are_read_and_larger_ones_refused(ai, cocalc_server):
+    pid = cocalc_server.project_id
+    ai.v2("projects/start", {"project_id": pid})
+    content = "y" * (3 * 1024 * 1024)  # over the conat generation's 1 MB, under Express' 10 MB
+    assert ai.project(pid, "system.writeTextFileToProject", {"path": "big.txt", "content": content},
+                      timeout=20000) is None
+    assert (cocalc_server.ctx.store.home(pid) / "big.txt").stat().st_size == len(content)
+    r = requests.post(cocalc_server.url + "/api/conat/hub", data=b"{" + b" " * (11 * 1024 * 1024) + b"}",
+                      headers={"Content-Type": "application/json"}, auth=(cocalc_server.api_key, ""), timeout=30)
+    assert (r.status_code, r.headers["Content-Type"]) == (413, "text/html; charset=utf-8")
+    assert "<pre>Payload Too Large</pre>" in r.text

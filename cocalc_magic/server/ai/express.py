@@ -36,9 +36,17 @@ class ExpressHandler(BaseHandler):
     json_limit = None
     form_limit = None
 
+    @classmethod
+    def body_limit(cls, kind: str) -> int | None:  # read by guard.py before the body is
+        return BODY_LIMIT
+
+    @classmethod
+    def too_large_reply(cls, kind: str, size: int, limit: int) -> dict:
+        # body-parser's PayloadTooLargeError through finalhandler (a guess: not recorded)
+        return {"status": 413, "body": express_page("Payload Too Large"), "content_type": "text/html; charset=utf-8"}
+
     def prepare(self) -> None:
         if len(self.request.body or b"") > BODY_LIMIT:
-            # body-parser's PayloadTooLargeError through finalhandler (a guess: not recorded)
             self.html(413, "Payload Too Large")
 
     def html(self, status: int, text: str) -> None:
