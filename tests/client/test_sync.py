@@ -12,6 +12,7 @@ import pytest
 
 from cocalc_magic import errors as E
 from cocalc_magic.client.sync import bundle
+from cocalc_magic.client.sync import local as local_side
 
 from .sync_helpers import GENERATIONS, Side, break_writes
 
@@ -273,3 +274,19 @@ def test_the_report_is_one_line_as_repr_a_short_table_in_a_notebook_and_the_bar_
                        "conflicts=0, skipped=0)")
     html = r._repr_html_()
     assert html.count("<tr>") == 1 and "r0.txt" in html and "uploaded" in html
+
+
+def test_unchanged_local_files_are_not_read_again_but_an_edit_is_seen(side: Side, monkeypatch):
+    side.put("big.txt", "x" * 1000)
+    side.put("edited.txt", "v1\n")
+    old = 1_600_000_000_000_000_000  # files older than the scan: their size and time are trusted
+    for name in ("big.txt", "edited.txt"):
+        os.utime(side.local / name, ns=(old, old))
+    side.sync()
+    reads = []
+    real = local_side.sha256_file
+    monkeypatch.setattr(local_side, "sha256_file", lambda p: reads.append(Path(p).name) or real(p))
+    assert not side.sync().changed and reads == []
+    side.put("edited.txt", "v2\n")  # same size, new time: read again
+    r = side.sync()
+    assert r.uploaded == ["edited.txt"] and reads == ["edited.txt"] and side.rget("edited.txt") == b"v2\n"

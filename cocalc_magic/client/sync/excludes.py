@@ -8,8 +8,9 @@ listing prunes the name globs already in ``find`` so excluded trees are not hash
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+import re
+from dataclasses import dataclass, field
+from fnmatch import translate
 from typing import Iterable
 
 DEFAULT_EXCLUDES = (".git/", "__pycache__/", ".ipynb_checkpoints/")
@@ -25,6 +26,13 @@ class Excludes:
     names: tuple[str, ...]       # match any entry's name
     dir_names: tuple[str, ...]   # match a folder's name
     paths: tuple[str, ...]       # match the whole relative path
+    _res: tuple[re.Pattern[str] | None, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # each list as one compiled pattern: a scan asks for every file it sees
+        def one(globs: tuple[str, ...]) -> re.Pattern[str] | None:
+            return re.compile("|".join(translate(g) for g in globs)) if globs else None
+        object.__setattr__(self, "_res", (one(self.names), one(self.dir_names), one(self.paths)))
 
     @classmethod
     def of(cls, user: Iterable[str] = (), defaults: bool = True) -> "Excludes":
@@ -49,12 +57,10 @@ class Excludes:
         return cls(tuple(names), tuple(dir_names), tuple(paths))
 
     def excluded(self, rel: str, is_dir: bool) -> bool:
+        names, dir_names, paths = self._res
         name = rel.rsplit("/", 1)[-1]
-        if any(fnmatchcase(name, g) for g in self.names):
-            return True
-        if is_dir and any(fnmatchcase(name, g) for g in self.dir_names):
-            return True
-        return any(fnmatchcase(rel, g) for g in self.paths)
+        return bool((names and names.match(name)) or (is_dir and dir_names and dir_names.match(name))
+                    or (paths and paths.match(rel)))
 
     def covers(self, rel: str, is_dir: bool) -> bool:
         """Whether ``rel`` or one of its parent folders is excluded (for flat listings)."""

@@ -26,28 +26,38 @@ def sha256_file(path: Path | str) -> str:
     return h.hexdigest()
 
 
-def entry_of(path: Path) -> Entry | None:
-    """The Entry of one path (None if absent); symbolic links are never followed."""
+def entry_of(path: Path | str, known: tuple[int, int, str] | None = None, trusted_before_ns: int = 0) -> Entry | None:
+    """The Entry of one path (None if absent); symbolic links are never followed. ``known``:
+    (size, mtime_ns, sha) from the last scan; a file still of that size and time keeps that sha
+    unread, if its time was already 2 s older than that scan (the rule git uses against edits
+    made within one tick of a coarse file-system clock)."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
+    mode = stat.S_IMODE(st.st_mode)
     if stat.S_ISDIR(st.st_mode):
-        return Entry("d", mode=stat.S_IMODE(st.st_mode))
+        return Entry("d", mode=mode)
     if not stat.S_ISREG(st.st_mode):
         return Entry("o")
+    if known and known[0] == st.st_size and known[1] == st.st_mtime_ns and st.st_mtime_ns < trusted_before_ns:
+        return Entry("f", known[2], mode, st.st_size, mtime_ns=st.st_mtime_ns)
     try:
         sha = sha256_file(path)
     except OSError as exc:
-        return Entry("f", None, stat.S_IMODE(st.st_mode), st.st_size, error=exc.strerror or str(exc))
-    return Entry("f", sha, stat.S_IMODE(st.st_mode), st.st_size)
+        return Entry("f", None, mode, st.st_size, error=exc.strerror or str(exc))
+    return Entry("f", sha, mode, st.st_size, mtime_ns=st.st_mtime_ns)
 
 
-def scan(root: Path, excludes: Excludes, only: str | None = None) -> dict[str, Entry]:
+def scan(root: Path, excludes: Excludes, only: str | None = None,
+         seen: dict[str, tuple[int, int, str]] | None = None, seen_at_ns: int = 0) -> dict[str, Entry]:
     """``relative path -> Entry`` of everything under ``root`` (a folder), or just ``only`` (a
-    file name in ``root``) when syncing one file. A missing root is an empty side."""
+    file name in ``root``) when syncing one file. A missing root is an empty side. ``seen`` and
+    ``seen_at_ns``: the last scan's files and start, so unchanged files are not read again."""
+    seen = seen or {}
+    trusted = seen_at_ns - 2_000_000_000
     if only is not None:
-        e = entry_of(root / only)
+        e = entry_of(root / only, seen.get(only), trusted)
         return {only: e} if e is not None and e.kind != "d" else {}
     out: dict[str, Entry] = {}
     if not root.is_dir():
@@ -71,7 +81,7 @@ def scan(root: Path, excludes: Excludes, only: str | None = None) -> dict[str, E
                     out[rel] = Entry("d", mode=stat.S_IMODE(d.stat(follow_symlinks=False).st_mode))
                     stack.append(rel)
                 else:
-                    e = entry_of(Path(d.path))
+                    e = entry_of(d.path, seen.get(rel), trusted)
                     if e is not None:
                         out[rel] = e
     return out

@@ -27,6 +27,7 @@ class Entry:
     mode: int | None = None
     size: int = 0
     error: str | None = None  # why a file could not be read there
+    mtime_ns: int = 0  # this machine's files: when last modified (so an unchanged file is not read again)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import binascii
 import copy
 import os
-import tarfile
 import posixpath
+import tarfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Iterable
@@ -146,7 +147,11 @@ def sync(p: Any, local: str | os.PathLike[str], remote: str | None = None, *, dr
                                hint="Wait for it to finish") from None
     try:
         state.load()
-        local_entries = scan(pair.local_base, excludes, pair.only)
+        scanned_at = time.time_ns()
+        local_entries = scan(pair.local_base, excludes, pair.only, state.seen, state.seen_at_ns)
+        if not dry_run:
+            state.seen = {k: (e.size, e.mtime_ns, e.sha) for k, e in local_entries.items() if e.kind == "f" and e.sha}
+            state.seen_at_ns = scanned_at
         decided = plan(local_entries, remote_entries, state.files, state.dirs, delete=delete)
         if pair.only is None and side.kind == "n":
             decided.remote_ops.insert(0, Step("mkdir_remote", ""))

@@ -49,6 +49,10 @@ class State:
         self.meta = meta
         self.files: dict[str, Base] = {}
         self.dirs: set[str] = set()
+        # This machine's files as the last scan saw them: path -> (size, mtime_ns, sha), and when
+        # that scan began. A file still of that size and time is not read again (see local.scan).
+        self.seen: dict[str, tuple[int, int, str]] = {}
+        self.seen_at_ns = 0
         self._lock = threading.Lock()
         self._journal = None
         self._lockfile = None
@@ -65,6 +69,8 @@ class State:
             for rel, (l, r, m) in (data.get("files") or {}).items():
                 self.files[rel] = Base(l, r, m)
             self.dirs = set(data.get("dirs") or ())
+            self.seen = {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in (data.get("seen") or {}).items()}
+            self.seen_at_ns = int(data.get("seen_at_ns") or 0)
         try:
             with open(self.journal_path, encoding="utf-8") as fh:
                 for line in fh:
@@ -127,6 +133,9 @@ class State:
                 "synced_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "files": {k: [b.local, b.remote, b.mode] for k, b in sorted(self.files.items())},
                 "dirs": sorted(self.dirs),
+                "seen": {k: list(v) for k, v in sorted(self.seen.items())
+                         if k in self.files and self.files[k].local == v[2]},
+                "seen_at_ns": self.seen_at_ns,
             }
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".tmp")
