@@ -183,6 +183,10 @@ HINTS: dict[str, dict[str, str]] = {
     "command_failed": {
         "python": "Look at .result.stderr; pass err_on_exit=False to get the result instead of an error",
     },
+    "sync_again": {
+        "python": "What finished is recorded: run p.sync(...) again to finish",
+        "magic": "What finished is recorded: run the same %cocalc sync again to finish",
+    },
     "generic": {
         "python": "See the message above; cc.settings shows which server and key are in use",
         "magic": "See the message above; %cocalc whoami shows which server and key are in use",

@@ -195,7 +195,8 @@ def test_interrupted_by_a_lost_connection_finishes_next_time(side: Side, monkeyp
     restore = break_writes(monkeypatch, after=2, exc=lost)
     with pytest.raises(E.CoCalcConnectionError) as info:
         side.sync()
-    assert "run the sync again" in str(info.value) and "\n" not in str(info.value)
+    assert "run p.sync(...) again to finish" in str(info.value) and "\n" not in str(info.value)
+    assert "%cocalc sync again" in info.value.line("magic")
     restore()
     done_before = len(side.rls())
     assert 5 <= done_before < 30

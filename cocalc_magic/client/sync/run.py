@@ -98,7 +98,7 @@ def _list(p: Any, remote: str, only: str | None, excludes: Excludes) -> RemoteSi
     except OutsideHome as where:
         shown = remote if str(where) in (remote, remote.rstrip("/")) else f"{remote} ({where})"
         raise E.InvalidRequest(f"the project path {shown} is outside the project's home",
-                               hint="Give a path inside the home, relative to it") from None
+                               hint="outside_home") from None
     except E.PermissionDenied as err:
         cap = getattr(err, "capability", None)
         if cap:
@@ -224,7 +224,7 @@ class _Run:
                 raise
             finished = len(r.uploaded) + len(r.downloaded)
             raise _amend(err, f"the sync stopped ({finished} of {len(d.transfers)} transfers done): {err.message}",
-                         hint="What finished is recorded: run the sync again to finish") from None
+                         hint="sync_again") from None
         finally:
             self.state.save()
         for rel, why in d.skipped.items():
