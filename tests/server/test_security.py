@@ -244,3 +244,110 @@ def test_every_message_survives_random_field_values(srv, mine):
     finally:
         logging.getLogger("cocalc_magic.server").removeHandler(handler)
     assert logged == []
+
+
+# ---------------------------------------------------------------------------- public paths
+@pytest.fixture
+def shared(srv):
+    """Someone's project with a public folder ``pub`` beside a private file, and a link in ``pub``."""
+    from cocalc_magic.server.core.userquery import set_public_path
+
+    owner, _ = account(srv)
+    src = srv.ctx.store.create_project(owner, "has a public folder")
+    home = srv.ctx.store.home(src)
+    (home / "pub" / "sub").mkdir(parents=True)
+    (home / "pub" / "ok.txt").write_text("public words")
+    (home / "secret.txt").write_text("PRIVATE WORDS")
+    (home / "private").mkdir()
+    (home / "private" / "diary.txt").write_text("PRIVATE WORDS")
+    os.symlink(home / "secret.txt", home / "pub" / "link.txt")
+    os.symlink(home / "private", home / "pub" / "linkdir")
+    set_public_path(srv.ctx.store, src, "pub", description="shared")
+    thief, key = account(srv)
+    target = srv.ctx.store.create_project(thief, "loot")
+    return src, home, key, target, srv.ctx.store.home(target)
+
+
+@pytest.mark.parametrize("path", [
+    "pub/../secret.txt", "pub/./../secret.txt", "pub//../secret.txt", "pub/sub/../../secret.txt", "pub/..",
+    "pub/../private", "{home}/secret.txt", "{home}/pub/../secret.txt", "pub/link.txt", "pub/linkdir/diary.txt",
+    "pub/linkdir",
+])
+def test_a_public_path_cannot_reach_private_files(srv, shared, path):
+    src, home, key, target, target_home = shared
+    r = post(srv, "copy_public_path_between_projects", key, src_project_id=src, src_path=path.format(home=home),
+             target_project_id=target, target_path="stolen").json()
+    assert r["event"] == "error" and r["error"].endswith("is not public"), r
+    assert "PRIVATE WORDS" not in "".join(p.read_text() for p in target_home.rglob("*") if p.is_file())
+
+
+def test_a_public_folder_is_still_copied_without_its_links(srv, shared):
+    src, home, key, target, target_home = shared
+    r = post(srv, "copy_public_path_between_projects", key, src_project_id=src, src_path="pub",
+             target_project_id=target, target_path="copy").json()
+    assert r["event"] == "success", r
+    assert (target_home / "copy" / "ok.txt").read_text() == "public words"
+    assert not (target_home / "copy" / "link.txt").exists() and not (target_home / "copy" / "linkdir").exists()
+
+
+# ---------------------------------------------------------------------------- copies through links
+@pytest.fixture
+def linked_target(tmp_path_factory, cocalc_servers, request):
+    """A source project with ``data/new.txt`` and a target whose ``data`` folder holds links that
+    point outside HOME (a folder, a file, and a ``~`` backup name)."""
+    srv = cocalc_servers(request.param)
+    acct, key = account(srv)
+    store = srv.ctx.store
+    src, dst = store.create_project(acct, "src"), store.create_project(acct, "dst")
+    (store.home(src) / "data" / "sub").mkdir(parents=True)
+    (store.home(src) / "data" / "new.txt").write_text("copied")
+    (store.home(src) / "data" / "sub" / "deep.txt").write_text("copied")
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "keep.txt").write_text("MUST SURVIVE")
+    (outside / "sub").mkdir()
+    (outside / "sub" / "keep.txt").write_text("MUST SURVIVE")
+    (store.home(dst) / "data").mkdir()
+    os.symlink(outside / "sub", store.home(dst) / "data" / "sub")
+    os.symlink(outside / "keep.txt", store.home(dst) / "data" / "new.txt")
+    os.symlink(outside, store.home(dst) / "elsewhere")
+    return srv, key, src, dst, outside
+
+
+def _untouched(outside) -> None:
+    assert sorted(p.name for p in outside.rglob("*")) == ["keep.txt", "keep.txt", "sub"]
+    assert (outside / "keep.txt").read_text() == "MUST SURVIVE"
+    assert (outside / "sub" / "keep.txt").read_text() == "MUST SURVIVE"
+
+
+@pytest.mark.parametrize("linked_target", ["conat"], indirect=True)
+@pytest.mark.parametrize("target_path", ["data", "elsewhere"])
+def test_conat_copy_never_writes_or_deletes_through_a_link_in_the_target(linked_target, target_path):
+    srv, key, src, dst, outside = linked_target
+    r = requests.post(f"{srv.url}/api/conat/hub", auth=(key, ""), timeout=30, json={
+        "name": "projects.copyPathBetweenProjects",
+        "args": [{"src_project_id": src, "src_path": "data", "target_project_id": dst, "target_path": target_path,
+                  "delete_missing": True, "overwrite_newer": True}]}).json()
+    _untouched(outside)
+    home = srv.ctx.store.home(dst)
+    if target_path == "data":  # the links were replaced by what was copied, as rsync does
+        assert r is None, r
+        assert not (home / "data" / "sub").is_symlink() and (home / "data" / "sub" / "deep.txt").read_text() == "copied"
+        assert not (home / "data" / "new.txt").is_symlink() and (home / "data" / "new.txt").read_text() == "copied"
+    else:
+        assert "outside the project's home directory" in r["error"], r
+
+
+@pytest.mark.parametrize("linked_target", ["v1"], indirect=True)
+@pytest.mark.parametrize("backup", [False, True])
+def test_v1_copy_never_writes_or_deletes_through_a_link_in_the_target(linked_target, backup):
+    srv, key, src, dst, outside = linked_target
+    os.symlink(outside / "keep.txt", srv.ctx.store.home(dst) / "data" / "other.txt~")
+    (srv.ctx.store.home(src) / "data" / "other.txt").write_text("copied")
+    (srv.ctx.store.home(dst) / "data" / "other.txt").write_text("old")
+    r = post(srv, "copy_path_between_projects", key, src_project_id=src, src_path="data", target_project_id=dst,
+             target_path="data", delete_missing=True, overwrite_newer=True, backup=backup,
+             wait_until_done=True).json()
+    assert r["event"] == "copy_path_between_projects_response", r
+    _untouched(outside)
+    home = srv.ctx.store.home(dst)
+    assert (home / "data" / "sub" / "deep.txt").read_text() == "copied" and not (home / "data" / "sub").is_symlink()

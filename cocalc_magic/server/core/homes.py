@@ -28,6 +28,39 @@ def resolve(home: Path, path: str) -> Path:
     return target
 
 
+def _placed(home: Path, target: Path) -> Path:
+    """``target`` with its parent directory resolved (symlinks included), which must lie in
+    ``home``; the last component is not followed."""
+    home_real = Path(os.path.realpath(home))
+    if Path(target) == home_real:
+        return home_real
+    parent = Path(os.path.realpath(Path(target).parent))
+    if parent != home_real and home_real not in parent.parents:
+        raise PathOutsideHome(f"path '{target}' is outside the project's home directory")
+    return parent / Path(target).name
+
+
+def copy_target_dir(home: Path, target: Path) -> Path:
+    """A real directory at ``target`` inside ``home``, for a copy to write into. A symlink or a
+    file in its place is removed, as rsync replaces them, and never followed: a link inside the
+    target folder must not let a copy write (or ``delete_missing`` delete) outside HOME."""
+    target = _placed(home, target)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        target.unlink()
+    target.mkdir(exist_ok=True)
+    return target
+
+
+def copy_target_file(home: Path, target: Path) -> Path:
+    """``target`` ready to be replaced by a copied file: inside ``home`` (its parent resolved,
+    missing folders made), a symlink in its place removed rather than written through."""
+    target = _placed(home, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()
+    return target
+
+
 def display_path(home: Path, path: str) -> str:
     """The absolute path CoCalc would quote in an ENOENT message (no symlink resolution)."""
     return os.path.normpath(os.path.join(os.path.realpath(home), path))

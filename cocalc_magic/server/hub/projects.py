@@ -40,33 +40,34 @@ async def create_project(ctx, account_id, opts=None, *args):
     return project_id
 
 
-def _copy_tree(src: Path, dst: Path, overwrite_newer: bool, delete_missing: bool, exclude: list) -> None:
+def _copy_tree(src: Path, dst: Path, overwrite_newer: bool, delete_missing: bool, exclude: list,
+               home: Path) -> None:
     """rsync-like: a directory's contents land in the target directory; files overwrite
     (unless the target is newer and ``overwrite_newer`` is false... rsync's default overwrites;
-    CoCalc passes --update only when overwrite_newer is false, so newer targets are kept)."""
+    CoCalc passes --update only when overwrite_newer is false, so newer targets are kept).
+    Every target is placed inside ``home`` after symlinks (homes.copy_target_*): a link in the
+    target is replaced, as rsync does, never written or deleted through."""
 
     def skip(name: str) -> bool:
         return any(fnmatch.fnmatch(name, pat) for pat in exclude)
 
     def copy_file(s: Path, d: Path) -> None:
+        d = homes.copy_target_file(home, d)
         if d.exists() and not overwrite_newer and d.stat().st_mtime > s.stat().st_mtime:
             return
-        d.parent.mkdir(parents=True, exist_ok=True)
-        if d.is_dir() and not d.is_symlink():
+        if d.is_dir():
             shutil.rmtree(d)
         shutil.copy2(s, d, follow_symlinks=False)
 
     if not src.is_dir():
         copy_file(src, dst)
         return
-    dst.mkdir(parents=True, exist_ok=True)
+    dst = homes.copy_target_dir(home, dst)
     names = [n for n in os.listdir(src) if not skip(n)]
     for n in names:
         s, d = src / n, dst / n
         if s.is_dir() and not s.is_symlink():
-            if d.exists() and not d.is_dir():
-                d.unlink()
-            _copy_tree(s, d, overwrite_newer, delete_missing, exclude)
+            _copy_tree(s, d, overwrite_newer, delete_missing, exclude, home)
         else:
             copy_file(s, d)
     if delete_missing:
@@ -104,7 +105,7 @@ async def copy_path_between_projects(ctx, account_id, opts=None, *args):
         raise error(f"ENOENT: no such file or directory, stat '{homes.display_path(src_home, src_path)}'")
     exclude = [js_str(x) for x in opts.get("exclude") or []] if isinstance(opts.get("exclude"), list) else []
     await asyncio.to_thread(
-        _copy_tree, src, dst, bool(opts.get("overwrite_newer")), bool(opts.get("delete_missing")), exclude
+        _copy_tree, src, dst, bool(opts.get("overwrite_newer")), bool(opts.get("delete_missing")), exclude, dst_home
     )
     ctx.store.execute(
         "INSERT INTO copy_paths (id, time, source_project_id, source_path, target_project_id, target_path,"

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
 from ..core import homes
@@ -262,15 +263,34 @@ class ProjectMessages:
         src, target = m["src_project_id"], m["target_project_id"]
         if not is_uuid(target) or not self.can_write(caller, target):
             raise V1Error(f"user must have write access to target project {js_str(target)}")
-        if not is_uuid(src) or not is_public(self.store, src, str(m["src_path"])):
+        real = self._public_source(src, js_str(m["src_path"])) if is_uuid(src) else None
+        if real is None:
             raise V1Error(f"path '{js_str(m['src_path'])}' of project with id '{js_str(src)}' is not public")
         op = _CopyOp.from_mesg(m)
+        op.src_path = real
         await self.runtime.ensure_running(target)
         try:
             await self.in_thread(op.run, self.store)
         except Exception as exc:  # noqa: BLE001
             raise V1Error(str(exc)) from None
         return self.ok("success", m)
+
+
+    def _public_source(self, project_id: str, path: str) -> str | None:
+        """Where ``path`` really is in the project (``..`` and symlinks resolved), if both it and
+        that place are public; None otherwise. CoCalc's ``containing_public_path`` denies any
+        ``../``; checking the resolved place as well stops ``pub/..``, absolute paths and links
+        inside a public folder that point at private files."""
+        if "../" in path or self.store.project(project_id) is None:
+            return None
+        home = self.store.home(project_id)
+        try:
+            real = homes.resolve(home, path)
+        except (homes.PathOutsideHome, ValueError):
+            return None
+        rel = os.path.relpath(real, os.path.realpath(home))
+        rel = "" if rel == "." else rel
+        return rel if is_public(self.store, project_id, path) and is_public(self.store, project_id, rel) else None
 
 
 COPY_NOTE = "Query copy_path_status with the copy_path_id to learn if the copy operation was successful."
@@ -330,18 +350,17 @@ class _CopyOp:
             self._copy_file(src, dst, dst_home)
 
     def _copy_file(self, src, dst, dst_home) -> None:
-        homes.resolve(dst_home, os.path.relpath(dst, os.path.realpath(dst_home)))  # stays inside HOME
+        dst = homes.copy_target_file(dst_home, dst)  # inside HOME; a link in its place is replaced
         if dst.exists() and not self.overwrite_newer and dst.stat().st_mtime > src.stat().st_mtime:
             return
-        dst.parent.mkdir(parents=True, exist_ok=True)
         if dst.exists() and self.backup:
-            shutil.copy2(dst, str(dst) + "~")
+            shutil.copy2(dst, homes.copy_target_file(dst_home, Path(str(dst) + "~")))
         tmp = dst.with_name(f".~cocalc-copy-{uuid.uuid4().hex[:8]}")
         shutil.copy2(src, tmp)
         os.replace(tmp, dst)
 
     def _copy_dir(self, src, dst, dst_home) -> None:
-        dst.mkdir(parents=True, exist_ok=True)
+        dst = homes.copy_target_dir(dst_home, dst)  # a real folder inside HOME, never a link's target
         names = set()
         for entry in os.scandir(src):
             if self._excluded(entry.name):
