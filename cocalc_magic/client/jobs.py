@@ -132,13 +132,17 @@ class ExecJob:
         return _finish(self._result, self._err_on_exit, self.command)
 
     def cancel(self) -> bool:
-        """Stop the command. True if a signal reached the remote process (current generation)."""
+        """Stop the command. True if a signal reached the remote process (current generation).
+
+        The signal goes to the command's process group (``-pid``): CoCalc runs each exec in a
+        group of its own and its ``system.signal`` is ``process.kill``, so a plain pid would stop
+        only the shell and leave what it started running."""
         if self._done.is_set():
             return False
         self.cancelled = True
         if self.pid:
             try:
-                self.project._b.signal(self.project.project_id, int(self.pid), 9)
+                self.project._b.signal(self.project.project_id, -abs(int(self.pid)), 9)
                 return True
             except (CoCalcError, NotImplementedError) as err:
                 log.info("could not signal pid %s: %s", self.pid, err)

@@ -154,13 +154,50 @@ def test_async_jobs_belong_to_their_project(api, pid):
 def test_signal_cancels_a_job_of_this_project_only(api, pid):
     other = api.hub("projects.createProject", {})
     job = api.project(pid, "system.exec", {"command": "sleep 30", "bash": True, "async_call": True})
-    assert api.project(other, "system.signal", {"signal": 9, "pid": job["pid"]}) == {"error": "Error: kill ESRCH"}
+    for target in (job["pid"], -job["pid"]):
+        assert api.project(other, "system.signal", {"signal": 9, "pid": target}) == {"error": "Error: kill ESRCH"}
     assert api.project(pid, "system.exec", {"async_get": job["job_id"]})["status"] == "running"
     t0 = time.monotonic()
-    assert api.project(pid, "system.signal", {"signal": 9, "pids": [job["pid"]]}) is None
+    assert api.project(pid, "system.signal", {"signal": 9, "pids": [-job["pid"]]}) is None  # the group
     done = api.project(pid, "system.exec", {"async_get": job["job_id"], "async_await": True})
     assert done["status"] == "error" and done["exit_code"] == 1 and time.monotonic() - t0 < 10
     assert api.project(pid, "system.signal", {"signal": 9, "pid": os.getpid()}) == {"error": "Error: kill ESRCH"}
+    assert api.project(pid, "system.signal", {"signal": 9, "pid": -os.getpgid(0)}) == {"error": "Error: kill ESRCH"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_signal_to_a_plain_pid_stops_that_process_only_as_on_cocalc(api, pid):
+    """CoCalc's system.signal is process.kill(pid): the shell dies and the command it started
+    runs on. A client that wants the whole command stopped signals -pid (the group)."""
+    job = api.project(pid, "system.exec", {"command": "sleep 30; echo never", "bash": True, "async_call": True})
+    deadline = time.monotonic() + 10
+    children: list[int] = []
+    while not children and time.monotonic() < deadline:
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != job["pid"]
+                    and _pgid(int(p)) == job["pid"]]
+        time.sleep(0.05)
+    assert children, "bash never started its sleep"
+    assert api.project(pid, "system.signal", {"signal": 9, "pid": job["pid"]}) is None
+    deadline = time.monotonic() + 5
+    while _alive(job["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(job["pid"]) and all(_alive(c) for c in children)
+    assert api.project(pid, "system.signal", {"signal": 9, "pid": children[0]}) is None  # a child of the job: ours
+    assert api.project(pid, "system.signal", {"signal": 9, "pid": -job["pid"]}) in (None, {"error": "Error: kill ESRCH"})
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 # ------------------------------------------------------------------ files

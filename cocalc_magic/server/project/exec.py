@@ -240,11 +240,20 @@ def project_pids(ctx, project_id: str) -> set[int]:
     return ctx.runtime.processes.pids(project_id)
 
 
-async def send_signal(ctx, project_id: str, opts: Any) -> None:
-    """``system.signal``: signal processes of THIS project only; anything else is ESRCH.
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, OverflowError):
+        return None
 
-    Each exec runs in its own session, so the pid is a process group: we signal the group, which
-    is what a client cancelling a job wants (bash and its children stop together).
+
+async def send_signal(ctx, project_id: str, opts: Any) -> None:
+    """``system.signal``: CoCalc's ``process.kill(pid, signal)`` for ``pid`` and each of ``pids``.
+
+    As there, a plain pid signals that process alone (a bash script's children live on) and a
+    negative one its whole process group (each exec runs in its own group, whose id is the pid
+    the exec reported). All projects here run as one user, so only processes of THIS project's
+    groups may be signalled; anything else is ESRCH (as a pid the project's user cannot see).
     """
     opts = _destructure(opts, "signal")
     sig = opts.get("signal")
@@ -263,18 +272,22 @@ async def send_signal(ctx, project_id: str, opts: Any) -> None:
     for pid in pids:
         try:
             pid = int(pid)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             last = RemoteError('TypeError [ERR_INVALID_ARG_TYPE]: The "pid" argument must be of type number.')
             continue
-        if pid not in mine:
-            last = error("kill ESRCH")
-            continue
         try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
+            if pid < 0 and -pid in mine:
+                os.killpg(-pid, sig)
+            elif pid > 0 and _group_of(pid) in mine:
+                os.kill(pid, sig)
+            else:
+                last = error("kill ESRCH")
+        except (ProcessLookupError, OverflowError):
             last = error("kill ESRCH")
         except PermissionError:
             last = error("kill EPERM")
+        except ValueError:  # an unknown signal number
+            last = RemoteError('TypeError [ERR_UNKNOWN_SIGNAL]: Unknown signal: ' + js_str(sig))
     if last is not None:
         raise last
     return None
