@@ -288,3 +288,26 @@ class SignInLink:
         from ..settings import mask, redact
 
         return f"SignInLink(user={self.user!r}, url={redact(str(self.url))!r}, token={mask(str(self.token))!r})"
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A Jupyter kernel a project offers (``p.kernels()``)."""
+
+    name: str
+    display_name: str = ""
+    language: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}  {self.display_name}  ({self.language})" if self.language else self.name
+
+
+@dataclass(frozen=True)
+class JupyterLimits:
+    """What a server's Jupyter API enforces, known before sending: the per-cell time (s) and the
+    output sizes (characters) of CoCalc's ``run_cell``; ``settable``: the call may send its own."""
+
+    per_cell_s: float = 30.0
+    settable: bool = True
+    max_output_per_cell: int = 1_000_000
+    max_output: int = 5_000_000

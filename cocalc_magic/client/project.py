@@ -20,12 +20,13 @@ from ..errors import (
 )
 from .backends.base import Backend
 from .jobs import ExecJob, _finish
-from .models import ExecResult, Listing
+from .models import ExecResult, KernelSpec, Listing
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from .cocalc import CoCalc
+    from .jupyter.results import KernelSession, RunResult
     from .sync import SyncReport
 
 log = logging.getLogger("cocalc_magic.client")
@@ -203,6 +204,31 @@ class Project:
 
         return sync(self, local, remote, dry_run=dry_run, delete=delete, exclude=exclude, workers=workers,
                     progress=progress)
+
+    # -- Jupyter ---------------------------------------------------------------------------
+    def run(self, code: str, kernel: str = "python3", path: str | None = None, history: list[str] | None = None,
+            timeout: float | None = None, variables: list[str] | None = None) -> "RunResult":
+        """Run ``code`` as one cell in a fresh Jupyter kernel of the project; its outputs, in
+        order. ``history`` runs first (its outputs dropped): CoCalc's execute API keeps no state,
+        so that is how earlier cells' variables exist (``session()`` keeps it for you).
+        ``path`` is the working directory (default: the home). ``timeout`` (s) is the cell's
+        time limit (CoCalc's default: 30). ``variables`` names come back in ``.variables``
+        (JSON data exactly, pandas DataFrame/Series whole; nothing else, nothing pickled)."""
+        from .jupyter.runner import run
+
+        return run(self, code, kernel=kernel, path=path, history=history, timeout=timeout, variables=variables)
+
+    def session(self, kernel: str = "python3", path: str | None = None, name: str = "") -> "KernelSession":
+        """Cells that see each other's variables: each ``.run`` replays the cells that succeeded
+        before (they run again, every time: side effects repeat); ``.reset()`` forgets them."""
+        from .jupyter.results import KernelSession
+
+        return KernelSession(self, kernel=kernel, path=path, name=name)
+
+    def kernels(self) -> list[KernelSpec]:
+        """The Jupyter kernels the project offers (name, display name, language)."""
+        self.ensure_running()
+        return self._b.jupyter_kernels(self.project_id)
 
     # -- commands ------------------------------------------------------------------------
     def exec(

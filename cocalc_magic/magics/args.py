@@ -36,6 +36,8 @@ SUBCOMMANDS: dict[str, str] = {
     "push": "upload a local file to a project",
     "pull": "download a project's file to this machine",
     "sync": "keep a local folder and a project folder the same, both ways (--dry-run, --delete)",
+    "kernels": "the Jupyter kernels a project offers (for %%cocalc_run --kernel)",
+    "session": "the %%cocalc_run sessions: list them, or reset one (--session NAME) or --all",
     "token": "an auth token for embedding (returned, shown masked)",
     "open": "show one file of a project in a kiosk view",
     "panel": "the project panel (projects, files, embedded notebook)",
@@ -79,6 +81,17 @@ def _project_opt(p: argparse.ArgumentParser) -> None:
                    help="project id, title or unique title prefix (default: the default project)")
 
 
+RUN_DESCRIPTION = """Run the cell's body in a Jupyter kernel of a project; every output comes back here
+(plots, HTML, tables, text; stdout and stderr; an exception fails the cell).
+
+CoCalc's execute API keeps no state: each cell runs in a fresh kernel. So that variables carry over,
+the earlier cells of the session that succeeded are RE-RUN before each cell: their side effects
+repeat (files written, prints, random numbers) and their time adds up. --fresh runs a cell on its
+own; --session NAME keeps separate sessions; %cocalc session reset forgets one. For long work run a
+script instead: %cocalc exec python3 script.py. -o VAR brings variables back: JSON data exactly,
+pandas DataFrame and Series whole; nothing else (nothing is unpickled)."""
+
+
 def build_parser(name: str) -> MagicParser:
     """The parser of ``%cocalc NAME`` (or of a cell magic: ``%%cocalc_write``, ``%%cocalc_exec``)."""
     if name == "%%cocalc_write":
@@ -92,6 +105,19 @@ def build_parser(name: str) -> MagicParser:
         p = _parser("%%cocalc_exec", "Run the cell's body as a bash script in a project and show its output.")
         _project_opt(p)
         p.add_argument("--timeout", type=float, metavar="S", help="seconds before the project stops the script")
+        return p
+
+    if name == "%%cocalc_run":
+        p = _parser("%%cocalc_run", RUN_DESCRIPTION)
+        _project_opt(p)
+        p.add_argument("--kernel", metavar="NAME", help="the project's kernel (default: python3; %%cocalc kernels)")
+        p.add_argument("--path", metavar="DIR", help="working directory in the project (default: its home)")
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--session", metavar="NAME", help="keep the state of this named session, apart from others")
+        g.add_argument("--fresh", action="store_true", help="no earlier cells: run this cell on its own")
+        p.add_argument("-o", "--output", action="append", metavar="VAR", nargs="+",
+                       help="bring these variables back here (JSON data; pandas DataFrame/Series whole)")
+        p.add_argument("--timeout", type=float, metavar="S", help="seconds the cell may run (CoCalc's default: 30)")
         return p
 
     summary = SUBCOMMANDS[name]
@@ -155,6 +181,15 @@ def build_parser(name: str) -> MagicParser:
                        help="also delete on the other side what was deleted on one side since the last sync")
         p.add_argument("--exclude", nargs="+", action="extend", metavar="GLOB",
                        help="skip matching files or folders (name globs like '*.log', 'build/'; give LOCAL first)")
+    elif name == "kernels":
+        _project_opt(p)
+    elif name == "session":
+        _project_opt(p)
+        p.add_argument("action", nargs="?", choices=("list", "reset"), default="list")
+        p.add_argument("--session", metavar="NAME", help="the named session (default: the default one)")
+        p.add_argument("--kernel", metavar="NAME", help="its kernel (default: python3)")
+        p.add_argument("--path", metavar="DIR", help="its working directory")
+        p.add_argument("--all", action="store_true", help="reset every session")
     elif name == "token":
         p.add_argument("account", nargs="?", metavar="ACCOUNT", help="account id (default: yours)")
         p.add_argument("--ask-password", action="store_true",
@@ -252,6 +287,8 @@ def help_text() -> str:
         "Cell magics:",
         "  %%cocalc_write [-p PROJECT] [-a] PATH    write the cell's body to a file in a project",
         "  %%cocalc_exec [-p PROJECT] [--timeout S] run the cell's body as a bash script in a project",
+        "  %%cocalc_run [-p PROJECT] [--kernel NAME] [--session NAME | --fresh] [-o VAR ...] [--timeout S]",
+        "                                           run the cell in the project's Jupyter kernel",
         "",
         "Settings: %config CoCalcMagics (host, api, timeout, project, show_tracebacks); "
         "the key comes from %cocalc login or COCALC_API_KEY.",
@@ -278,7 +315,7 @@ def complete(text_until_cursor: str, symbol: str, titles: Callable[[], list[str]
     magic, args = words[0].lstrip("%"), words[1:]
     current = args[-1] if args else ""
     prev = args[-2] if len(args) >= 2 else ""
-    if magic in ("cocalc_write", "cocalc_exec"):
+    if magic in ("cocalc_write", "cocalc_exec", "cocalc_run"):
         if prev in _VALUE_OPTIONS:
             return _title_words(titles())
         return [o for o in options_of("%%" + magic) if o.startswith(current)] if current.startswith("-") else []

@@ -18,17 +18,17 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 
 # Small and pure (no client, no network): imported with the extension, so that a call pays no import.
-from . import args as A
-from . import transfer as T
+from . import args as A, transfer as T
 from .display import CoCalcMagicError, Listing, MaskedToken, Report, clock_text, mask, result_fate, scrub
+from .run import RunSubcommands
 from .settings_cache import SettingsCache
 
 TITLE_CACHE_SECONDS = 60.0  # completion of project titles: how long a fetched list is trusted
-_COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec")
+_COMPLETER_KEYS = ("%cocalc", "%%cocalc_write", "%%cocalc_exec", "%%cocalc_run")
 
 
 @magics_class
-class CoCalcMagics(Magics):
+class CoCalcMagics(RunSubcommands, Magics):
     """``%cocalc`` and friends. Settings: ``%config CoCalcMagics.<name> = value``."""
 
     host = Unicode(None, allow_none=True,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import queue
+import time
 
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -69,3 +71,29 @@ def completions(shell: InteractiveShell, line: str) -> list[str]:
 
     with provisionalcompleter():
         return [c.text for c in shell.Completer.completions(line, len(line))]
+
+
+def kernel_execute(km, kc, code: str, interrupt_when=None, timeout: float = 60):
+    """Run ``code``; return its outputs as (kind, ...) tuples and the seconds it took."""
+    msg_id = kc.execute(code)
+    start, sent, outs = time.monotonic(), False, []
+    while time.monotonic() - start < timeout:
+        if interrupt_when and not sent and interrupt_when():
+            km.interrupt_kernel()
+            sent = True
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            outs.append(("stream", content["name"], content["text"]))
+        elif kind == "error":
+            outs.append(("error", content["ename"], content["traceback"]))
+        elif kind in ("execute_result", "display_data"):
+            outs.append((kind, sorted(content["data"])))
+        elif kind == "status" and content["execution_state"] == "idle":
+            return outs, time.monotonic() - start
+    raise AssertionError(f"{code!r} did not finish in {timeout} s: {outs}")

@@ -4,12 +4,13 @@ arrive as the execute_result a notebook shows (text/plain and text/html)."""
 
 from __future__ import annotations
 
-import queue
 import time
 import uuid
 
 import pytest
 from jupyter_client.manager import start_new_kernel
+
+from magic_helpers import kernel_execute as execute
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)]
 
@@ -21,32 +22,6 @@ def kernel(cocalc_server, tmp_path, isolated_env):
     yield km, kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
-
-
-def execute(km, kc, code: str, interrupt_when=None, timeout: float = 60):
-    """Run ``code``; return its outputs as (kind, ...) tuples and the seconds it took."""
-    msg_id = kc.execute(code)
-    start, sent, outs = time.monotonic(), False, []
-    while time.monotonic() - start < timeout:
-        if interrupt_when and not sent and interrupt_when():
-            km.interrupt_kernel()
-            sent = True
-        try:
-            msg = kc.get_iopub_msg(timeout=0.1)
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            outs.append(("stream", content["name"], content["text"]))
-        elif kind == "error":
-            outs.append(("error", content["ename"], content["traceback"]))
-        elif kind in ("execute_result", "display_data"):
-            outs.append((kind, sorted(content["data"])))
-        elif kind == "status" and content["execution_state"] == "idle":
-            return outs, time.monotonic() - start
-    raise AssertionError(f"{code!r} did not finish in {timeout} s: {outs}")
 
 
 def test_interrupt_stops_the_command(kernel, tmp_path):

@@ -111,7 +111,7 @@ def test_exec_keeps_the_command_as_typed(rest, opts, command):
 
 def test_completion_of_subcommands_and_options(ip):
     assert completions(ip, "%cocalc pi") == ["ping"]
-    assert set(completions(ip, "%cocalc s")) == {"start", "stop", "state", "sync"}
+    assert set(completions(ip, "%cocalc s")) == {"session", "start", "stop", "state", "sync"}
     assert "--timeout" in completions(ip, "%cocalc exec --t")
     assert completions(ip, "%cocalc read --n") == ["--next-cell"]
     assert "--append" in completions(ip, "%%cocalc_write --a")
@@ -209,7 +209,7 @@ def test_loading_imports_nothing_heavy():
     new = {m for m in out.stdout.split() if not m.startswith("IPython.")}  # %load_ext's own module
     assert new <= {"cocalc_magic", "cocalc_magic.version", "cocalc_magic.magics", "cocalc_magic.magics.core",
                    "cocalc_magic.magics.args", "cocalc_magic.magics.display", "cocalc_magic.magics.transfer",
-                   "cocalc_magic.magics.settings_cache",
+                   "cocalc_magic.magics.settings_cache", "cocalc_magic.magics.run",
                    "shlex", "dis", "opcode", "html", "html.entities"}, new
     for heavy in ("requests", "cocalc_magic.client", "cocalc_magic.settings", "anywidget", "ipywidgets", "tornado",
                   "cocalc_magic.server"):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import CoCalcError, InvalidRequest, NotFound, NotSupported, ServerTimeout
-from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from ..models import Account, ExecResult, FileEntry, Identity, JupyterLimits, KernelSpec, UserInfo, parse_time
 from ..transport import Transport, error_in
 
 ONE_MB = 1_000_000  # guess: Next.js/express "1mb" is 1,048,576; the smaller figure is safe for both
@@ -249,3 +249,21 @@ class Backend(ABC):
     def signal(self, project_id: str, pid: int, signal: int = 15) -> None:
         raise NotImplementedError
 
+    # -- jupyter: a cell in a project's kernel (client/jupyter builds the opts and reads the items)
+    jupyter_limits = JupyterLimits()  # what the server enforces; CoCalc's stateless kernel defaults
+
+    def jupyter_execute(self, project_id: str, opts: dict[str, Any], wait: float) -> Any:
+        """The output items of CoCalc's stateless execute (``opts``: input, kernel, history, path,
+        limits), waiting at most ``wait`` seconds; never retried (the code may have run)."""
+        raise NotSupported(f"this server's {self.api} API has no Jupyter execute", hint="Use exec instead")
+
+    def jupyter_kernels(self, project_id: str) -> list[KernelSpec]:
+        raise NotSupported(f"this server's {self.api} API lists no Jupyter kernels")
+
+
+def kernel_specs(rows: Any) -> list[KernelSpec]:
+    """``jupyter.kernels`` rows (kernelspecs) as KernelSpec, sorted by name."""
+    out = [KernelSpec(name=str(r.get("name")), display_name=str(r.get("display_name") or ""),
+                      language=str(r.get("language") or ""))
+           for r in rows if isinstance(r, dict) and r.get("name")] if isinstance(rows, list) else []
+    return sorted(out, key=lambda k: k.name)

@@ -20,7 +20,7 @@ from ...errors import (
     ServerError,
     classify,
 )
-from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from ..models import Account, ExecResult, FileEntry, Identity, KernelSpec, UserInfo, parse_time
 from ..transport import error_in
 from .base import (
     CURRENT_LIMIT,
@@ -28,6 +28,7 @@ from .base import (
     Backend,
     exec_failure,
     exec_result,
+    kernel_specs,
     listing_entries,
     names,
     user_info,
@@ -232,3 +233,12 @@ class ConatBackend(Backend):
 
     def listing(self, project_id: str, path: str) -> list[FileEntry]:
         return listing_entries(self.project(project_id, "system.listing", {"path": path}, idempotent=True))
+
+    # -- jupyter ------------------------------------------------------------------
+    def jupyter_execute(self, project_id: str, opts: dict[str, Any], wait: float) -> Any:
+        # the project's own call: the hub's jupyter.execute answers identical code from a
+        # month-long cache (server/jupyter/execute.ts)
+        return self.project(project_id, "system.jupyterExecute", opts, timeout=wait)
+
+    def jupyter_kernels(self, project_id: str) -> list[KernelSpec]:
+        return kernel_specs(self.hub("jupyter.kernels", {"project_id": project_id}, idempotent=True))

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ...errors import InvalidRequest, ProtocolError, classify
-from ..models import Account, ExecResult, FileEntry, Identity, UserInfo, parse_time
+from ..models import Account, ExecResult, FileEntry, Identity, JupyterLimits, KernelSpec, UserInfo, parse_time
 from .base import (
     ENVELOPE,
     LISTING_SCRIPT,
@@ -22,6 +22,7 @@ from .base import (
     Backend,
     exec_failure,
     exec_result,
+    kernel_specs,
     listing_entries,
     names,
     user_info,
@@ -166,3 +167,23 @@ class V1Backend(Backend):
             raise ProtocolError(f"the listing script printed no JSON: {result.stdout[:100]!r}",
                                 endpoint="/api/v1/project_exec (listing)") from None
         return listing_entries(rows)
+
+    # -- jupyter ------------------------------------------------------------------
+    # The 2024 hub serves /api/v2/jupyter/execute (since 2023-03) with the caller's account; its
+    # v1 message has no account_id and refuses a project. The hub fixes the limits (PROJECT_LIMITS
+    # of server/jupyter/execute.ts): 30 s per cell, 1,000,000 characters per cell, 5,000,000 in all.
+    jupyter_limits = JupyterLimits(per_cell_s=30.0, settable=False)
+
+    def jupyter_execute(self, project_id: str, opts: dict[str, Any], wait: float) -> Any:
+        body = {k: opts[k] for k in ("input", "kernel", "history", "path") if opts.get(k) is not None}
+        body.update(project_id=project_id, noCache=True)  # noCache: computed now, not a cached answer
+        endpoint = "/api/v2/jupyter/execute"
+        reply = self.t.post(endpoint, body, endpoint=endpoint, timeout=wait, limit=V1_FORM_LIMIT)
+        data = self.check(reply.data, endpoint, reply.status)
+        if not isinstance(data, dict) or not isinstance(data.get("output"), list):
+            raise ProtocolError(f"unexpected answer: {json.dumps(data)[:200]}", status=reply.status, endpoint=endpoint)
+        return data["output"]
+
+    def jupyter_kernels(self, project_id: str) -> list[KernelSpec]:
+        return kernel_specs(self.call("jupyter_kernels", {"project_id": project_id}, idempotent=True,
+                                      expect="jupyter_kernels").get("kernels"))
