@@ -187,6 +187,40 @@ HINTS: dict[str, dict[str, str]] = {
         "python": "What finished is recorded: run p.sync(...) again to finish",
         "magic": "What finished is recorded: run the same %cocalc sync again to finish",
     },
+    # -- organizations (client/org.py)
+    "org_admin": {
+        "python": "Use the API key of a site admin or of an admin of this organization (a site admin makes "
+                  "one with cc.org(name).add_admin(user))",
+    },
+    "site_admin": {
+        "python": "Only a site admin's API key can do this (an org admin's cannot)",
+    },
+    "no_org": {
+        "python": "Check the name; a site admin lists them with cc.orgs() and creates one with cc.create_org(name)",
+    },
+    "no_account": {
+        "python": "Give the account's id or its email address",
+    },
+    "not_in_org": {
+        "python": "Sign-in links are only for members: create the account with org.create_user or add it "
+                  "with org.add_user",
+    },
+    "other_org": {
+        "python": "Move it first with org.add_user(user) (site admins)",
+    },
+    "org_taken": {
+        "python": "Use cc.org(name) to work with the existing one, or cc.create_org(name, exist_ok=True)",
+    },
+    "email_taken": {
+        "python": "Use org.get_or_create_user(email) to reuse it, or another address",
+    },
+    "org_name_long": {
+        "python": "Use at most 39 characters",
+    },
+    "no_orgs": {
+        "python": "Organizations need a CoCalc of 2025-08 or newer; here make accounts with cc.create_account "
+                  "and sign-in tokens with cc.auth_token",
+    },
     "generic": {
         "python": "See the message above; cc.settings shows which server and key are in use",
         "magic": "See the message above; %cocalc whoami shows which server and key are in use",

@@ -285,9 +285,11 @@ class SignInLink:
     user: str
 
     def __repr__(self) -> str:
-        from ..settings import mask, redact
+        from ..settings import mask
 
-        return f"SignInLink(user={self.user!r}, url={redact(str(self.url))!r}, token={mask(str(self.token))!r})"
+        token = mask(str.__str__(self.token))
+        url = str.__str__(self.url).replace(str.__str__(self.token), token)
+        return f"SignInLink(user={self.user!r}, url={url!r}, token={token!r})"
 
 
 @dataclass(frozen=True)

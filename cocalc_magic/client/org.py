@@ -20,42 +20,35 @@ from .models import OrgInfo, SignInLink, UserInfo
 if TYPE_CHECKING:
     from .cocalc import CoCalc
 
-SITE_ADMIN_HINT = "Only a site admin's API key can do this (an org admin's cannot)"
-ORG_ADMIN_HINT = ("Use the API key of a site admin or of an admin of this organization "
-                  "(a site admin makes one with cc.org(name).add_admin(user))")
+_NAME_TAKEN = re.compile(r"already used by some account or organization|organizations_lower_name")
 
-# The org texts of server/conat/api/org.ts → (error class, what it means, hint). First match wins.
+# The org texts of server/conat/api/org.ts → (error class, what it means, hints.HINTS id). First match wins.
 _REFUSALS: list[tuple[re.Pattern[str], type[CoCalcError], str, str | None]] = [
     (re.compile(r"admin of the organization or site-admin"), PermissionDenied,
-     "this key's account is not an admin of the organization", ORG_ADMIN_HINT),
+     "this key's account is not an admin of organization {org!r}", "org_admin"),
     (re.compile(r"must be a site admin|only admins may create|only site admins can"), PermissionDenied,
-     "this key's account is not a site admin", SITE_ADMIN_HINT),
-    (re.compile(r"no org named"), NotFound, "no such organization",
-     "Check the name; a site admin lists them with cc.orgs() and creates one with cc.create_org(name)"),
-    (re.compile(r"cannot find user|no such account|account not found"), NotFound, "no such account",
-     "Give the account's id or its email address"),
+     "this key's account is not a site admin", "site_admin"),
+    (re.compile(r"no org named"), NotFound, "there is no organization {org!r}", "no_org"),
+    (re.compile(r"cannot find user|no such account|account not found"), NotFound, "no such account", "no_account"),
     (re.compile(r"user is not in an org"), InvalidRequest, "that account is not in any organization",
-     "Sign-in links are only for members: create the account with org.create_user or add it with org.add_user"),
+     "not_in_org"),
     (re.compile(r"already member of another organization"), InvalidRequest,
-     "that account belongs to another organization", "Move it first with org.add_user(user) (site admins)"),
-    (re.compile(r"already used by some account or organization|organizations_lower_name"), InvalidRequest,
-     "that organization name is taken", "Use cc.org(name) to work with the existing one"),
+     "that account belongs to another organization", "other_org"),
+    (_NAME_TAKEN, InvalidRequest, "the organization name {org!r} is taken", "org_taken"),
     (re.compile(r"accounts_email_address_key"), InvalidRequest, "an account with that email address exists",
-     "Use org.get_or_create_user(email) to reuse it, or another address"),
+     "email_taken"),
     (re.compile(r"character varying\(39\)"), InvalidRequest, "the organization name is too long",
-     "Use at most 39 characters"),
+     "org_name_long"),
 ]
 
 
-_NAME_TAKEN = _REFUSALS[6][0]
-
-
-def _refined(err: CoCalcError) -> CoCalcError:
-    """The server's org refusal as the error class and hint that say what to do."""
+def _refined(err: CoCalcError, org: str) -> CoCalcError:
+    """The server's org refusal as the error class and hint that say what to do (CoCalc's own
+    text stays in ``server_message``)."""
     text = err.server_message or ""
     for pattern, cls, what, hint in _REFUSALS:
         if pattern.search(text):
-            return cls(f"{what}: {text}", status=err.status, endpoint=err.endpoint, server_message=text, hint=hint)
+            return cls(what.format(org=org), status=err.status, endpoint=err.endpoint, server_message=text, hint=hint)
     return err
 
 
@@ -88,7 +81,7 @@ class Org:
         try:
             return self.client._b.org(fn, args, idempotent=idempotent)
         except CoCalcError as err:
-            raise _refined(err) from None
+            raise _refined(err, self.name) from None
 
     def info(self) -> OrgInfo:
         """Title, description, link, email and admins (site admins and the org's admins)."""

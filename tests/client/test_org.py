@@ -32,12 +32,12 @@ def test_site_admin_provisions_a_class(cocalc_server):
     assert org.get_or_create_user(email).account_id == student.account_id  # a second run reuses it
     assert [u.email_address for u in org.users()] == [email]
     link = org.sign_in_link(student)
-    assert str(link.token) not in repr(link) and "auth_token=" in str(link.url)
+    assert str(link.token) not in repr(link) and "auth_token=…" in repr(link) and "auth_token=" in str(link.url)
     r = requests.get(str(link.url), timeout=30, allow_redirects=False)
     assert r.cookies.get("account_id") == student.account_id
     org.revoke(link)
     assert "unknown or expired token" in requests.get(str(link.url), timeout=30).text
-    with pytest.raises(InvalidRequest, match="organization name is taken"):
+    with pytest.raises(InvalidRequest, match="is taken"):
         cc.create_org(name)
     assert cc.create_org(name, exist_ok=True).name == name
 
@@ -56,7 +56,7 @@ def test_org_admin_key_and_member_key(cocalc_server):
         _cc(cocalc_server, store.create_api_key(lead.account_id, name="lead2")[1]).create_org("nope-" + org.name)
     assert "site admin" in site.value.hint
     as_pupil = _cc(cocalc_server, store.create_api_key(pupil.account_id, name="p")[1]).org(org.name)
-    with pytest.raises(PermissionDenied, match="not an admin of the organization") as err:
+    with pytest.raises(PermissionDenied, match="not an admin of organization") as err:
         as_pupil.create_user(_email(), password="another-secret-pw")
     assert "admin of this organization" in str(err.value)
     assert "another-secret-pw" not in str(err.value)
@@ -67,7 +67,7 @@ def test_org_admin_key_and_member_key(cocalc_server):
 @pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
 def test_typed_not_found_and_not_a_member(cocalc_server):
     cc = _cc(cocalc_server)
-    with pytest.raises(NotFound, match="no such organization"):
+    with pytest.raises(NotFound, match="there is no organization"):
         cc.org(f"missing-{uuid.uuid4().hex[:8]}").info()
     org = cc.create_org(f"t-{uuid.uuid4().hex[:8]}")
     with pytest.raises(InvalidRequest, match="not in any organization"):

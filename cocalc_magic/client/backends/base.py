@@ -222,9 +222,7 @@ class Backend(ABC):
     def org(self, fn: str, opts: dict[str, Any], *, idempotent: bool = False) -> Any:
         """The hub's ``org.<fn>(opts)`` (organizations came with the conat API of 2025)."""
         raise NotSupported(f"this server speaks the legacy {self.api or 'v1'} API, which has no organizations",
-                           endpoint=f"org.{fn}",
-                           hint="Organizations need a CoCalc of 2025-08 or newer; here make accounts with "
-                                "cc.create_account and sign-in tokens with cc.auth_token")
+                           endpoint=f"org.{fn}", hint="no_orgs")
 
     # -- project --------------------------------------------------------------
     @abstractmethod
