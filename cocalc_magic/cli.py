@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ping = sub.add_parser("ping", help="check that a CoCalc server answers (COCALC_HOST, COCALC_API_KEY)")
     ping.add_argument("--host", default=None, help="server URL (default: from the settings)")
-    ping.add_argument("--api", choices=["auto", "v1", "conat", "current"], default="auto")
+    ping.add_argument("--api", choices=["auto", "v1", "conat", "ai", "current"], default="auto")
     ping.set_defaults(func=_ping)
     return parser
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-DEFAULT_HOST = "https://cocalc.com"
+DEFAULT_HOST = "https://cocalc.ai"  # cocalc.com redirects there since July 2026
 DEFAULT_TIMEOUT = 30.0  # seconds an ordinary call may take (connect + answer)
 
 ENV_API_KEY = "COCALC_API_KEY"
@@ -159,7 +159,7 @@ def normalize_host(host: str) -> str:
     """``host`` as a base URL: scheme added (https, or http for loopback), no trailing slash."""
     host = str(host).strip()
     if not host:
-        raise ValueError("the CoCalc host is empty; give a URL such as https://cocalc.com")
+        raise ValueError("the CoCalc host is empty; give a URL such as https://cocalc.ai")
     if "://" not in host:
         loopback = host.startswith(("127.", "localhost", "[::1]"))
         host = ("http://" if loopback else "https://") + host

@@ -14,6 +14,7 @@ protocol is one module of ``backends/`` behind the ``Backend`` interface; HTTP i
 from ..errors import CoCalcError
 from ..settings import redact
 from .cocalc import API_CHOICES, CoCalc, is_uuid, sign_in_for_key
+from .detect import generation_of_host
 from .jobs import ExecJob
 from .models import (
     Account,
@@ -36,7 +37,7 @@ from .project import Project
 
 __all__ = [
     "API_CHOICES", "is_uuid",
-    "CoCalc", "Project", "ExecJob", "sign_in_for_key", "Pong", "Identity", "ProjectInfo", "ProjectList",
+    "CoCalc", "Project", "ExecJob", "sign_in_for_key", "generation_of_host", "Pong", "Identity", "ProjectInfo", "ProjectList",
     "ExecResult", "FileEntry", "Listing", "Account", "UserInfo", "Embed", "FramingCheck", "MapResult",
     "Org", "OrgInfo", "SignInLink",
     "CoCalcError", "redact",

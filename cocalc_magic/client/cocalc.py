@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import time
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
@@ -24,28 +25,31 @@ from ..errors import (
     ProtocolError,
 )
 from ..settings import SecretStr, Settings, mask
-from .backends import BACKENDS, Backend, ConatBackend, V1Backend
+from .backends import BACKENDS, AiBackend, Backend, ConatBackend, V1Backend
+from .backends.ai import key_id
+from .detect import detect, key_kind
+from .keydoctor import diagnose
 from .models import (
     Account,
     Embed,
     FramingCheck,
     Identity,
+    LazyProjectInfo,
     MapResult,
     OrgInfo,
     Pong,
     ProjectInfo,
     ProjectList,
     UserInfo,
-    parse_time,
 )
 from .org import Org, all_orgs, create_org
 from .progress import Progress
 from .project import DEFAULT_START_TIMEOUT, Project
-from .transport import Transport, error_in
+from .transport import Transport
 
 log = logging.getLogger("cocalc_magic.client")
 
-API_CHOICES = ("auto", "v1", "conat", "current")  # "current": this project's first name for conat
+API_CHOICES = ("auto", "v1", "conat", "ai", "current")  # "current": this project's first name for conat
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -88,6 +92,7 @@ class CoCalc:
         self._running: dict[str, float] = {}
         self._identity: Identity | None = None
         self._signin_refused: str | None = None  # why this key cannot make sign-in tokens, once known
+        self._unreadable: set[str] = set()  # projects whose state this (cocalc.ai) key may not read
         if api != "auto":
             self._backend = self._make_backend(api)
 
@@ -137,37 +142,17 @@ class CoCalc:
         return self._backend
 
     def _detect(self) -> Pong | None:
-        """Probe the conat generation (``system.ping`` on the hub bridge); a 404 or an HTML
-        answer means legacy, confirmed with ``/api/v1/ping``. Returns the probe's Pong if any."""
+        """Find the generation (``detect.py``: no request for a cocalc.ai key, one otherwise);
+        cached for this client. Returns the probe's Pong when its answer had the server's time."""
         with self._detect_lock:
             if self._backend is not None:
                 return None
-            started = time.perf_counter()
-            conat = ConatBackend(self._transport)
-            try:
-                answer = conat.probe()
-            except (NotFound, ProtocolError) as err:
-                if err.status is None or err.status >= 500:
-                    raise
-                log.debug("no conat bridge at %s (%s); trying the legacy API", self.host, err)
-            else:
-                self._backend = conat
-                if error_in(answer) is None and isinstance(answer, dict) and "now" in answer:
-                    return Pong(now=parse_time(answer["now"]), latency_s=time.perf_counter() - started,
-                                api="conat")
-                return None
-            legacy = V1Backend(self._transport)
-            try:
-                now = legacy.ping()
-            except (NotFound, ProtocolError) as err:
-                raise ProtocolError(
-                    f"{self.host} answers neither the conat CoCalc API (/api/conat/hub) nor the legacy one "
-                    f"(/api/v1/ping): {err.message}",
-                    status=err.status, endpoint="/api/v1/ping",
-                    hint="not_cocalc",
-                ) from None
-            self._backend = legacy
-            return Pong(now=now, latency_s=time.perf_counter() - started, api="v1")
+            found = detect(self._transport, self.settings.api_key)
+            log.debug("%s speaks the %s API (%d detection requests)", self.host, found.api, found.requests)
+            self._backend = self._make_backend(found.api)
+            if found.identity is not None:
+                self._identity = found.identity
+            return found.pong
 
     # ------------------------------------------------------------------ account level
     def ping(self) -> Pong:
@@ -177,14 +162,38 @@ class CoCalc:
             if pong is not None:
                 return pong
         started = time.perf_counter()
-        now = self._b.ping()
+        try:
+            now = self._b.ping()
+        except NotFound as err:
+            if self._requested_api != "auto" or self._b.api != "v1" or err.status != 404:
+                raise
+            # detection took "no conat bridge" for the legacy API, and that is missing too
+            raise ProtocolError(
+                f"{self.host} answers neither the conat CoCalc API (/api/conat/hub) nor the legacy one "
+                f"(/api/v1/ping): {err.message}", status=err.status, endpoint=err.endpoint,
+                hint="Check the host: it should be the address of a CoCalc server, e.g. https://cocalc.ai") from None
         return Pong(now=now, latency_s=time.perf_counter() - started, api=self._b.api)
 
     def whoami(self) -> Identity:
-        """Whom the key belongs to (an account, or a project for a project-scoped key)."""
-        if self._identity is None:
-            self._identity = self._b.whoami()
+        """Whom the key belongs to (an account, or a project for a project-scoped key), the
+        server's generation in words and the key's kind; on cocalc.ai also which capabilities the
+        magics need this key has (``.checks``, ``.missing``: the key doctor, by harmless calls)."""
+        if self._identity is None or not self._identity.api:
+            b = self._b
+            ident = self._identity or b.whoami()
+            checks = diagnose(b, self._default_project_id()) if isinstance(b, AiBackend) else ()
+            self._identity = replace(ident, api=b.api, key_kind=key_kind(self.settings.api_key, ident.scope),
+                                     key_id=key_id(self.settings.api_key), checks=checks)
         return self._identity
+
+    def _default_project_id(self) -> str | None:
+        ref = self.settings.project
+        if not ref or is_uuid(ref):
+            return ref.lower() if ref else None
+        try:
+            return self.project(ref).project_id
+        except CoCalcError:
+            return None
 
     def projects(self, all: bool = False, search: str | None = None) -> ProjectList:
         """Your projects, newest first. ``all=False`` is CoCalc's ``projects`` table (edited in the
@@ -197,10 +206,26 @@ class CoCalc:
                     if all_words(words, f"{r['title']} {r['description']} {r['project_id']}".lower())]
         epoch = datetime.fromtimestamp(0, tz=timezone.utc)
         rows.sort(key=lambda r: (r["last_edited"] or r["created"] or epoch), reverse=True)
+        if isinstance(self._b, AiBackend):  # only id, title and description come back
+            fill = self._fill_project_field
+            return ProjectList([LazyProjectInfo(r["project_id"], r["title"], r["description"], fill=fill)
+                                for r in rows], window="(every project of the account)")
         items = [ProjectInfo(project_id=r["project_id"], title=r["title"], description=r["description"],
                              state=r["state"], last_edited=r["last_edited"], created=r["created"]) for r in rows]
         window = "(all)" if all else "(edited in the last 21 days; all=True or %cocalc projects --all for every project)"
         return ProjectList(items, window=window)
+
+    def _fill_project_field(self, name: str, project_id: str) -> Any:
+        """A LazyProjectInfo's state or creation time, asked once; None where the key may not read it
+        (and that project is not asked again)."""
+        b = self._b
+        if project_id in self._unreadable or not isinstance(b, AiBackend):
+            return None
+        try:
+            return b.state(project_id) if name == "state" else b.created_time(project_id)
+        except PermissionDenied:
+            self._unreadable.add(project_id)
+            return None
 
     def project(self, ref: "str | Project | ProjectInfo") -> "Project":
         """A project by id, exact title, or unique title prefix (case-insensitive as a fallback)."""
@@ -215,7 +240,11 @@ class CoCalc:
         if is_uuid(ref):
             try:
                 row = self._b.project_row(ref.lower())
-            except (NotFound, PermissionDenied, InvalidRequest):
+            except PermissionDenied as err:
+                if err.capability == "project:list":  # a cocalc.ai key that may not list: the id will do
+                    return Project(self, ref.lower(), None)
+                raise NotFound(f"no project with id {ref} is visible to this key") from None
+            except (NotFound, InvalidRequest):
                 raise NotFound(f"no project with id {ref} is visible to this key") from None
             except AuthenticationError:
                 if self.whoami().scope == "project" and self.whoami().project_id == ref.lower():
@@ -388,12 +417,17 @@ class CoCalc:
 
     def call_hub(self, name: str, *args: Any, timeout: float | None = None) -> Any:
         """Call a hub function on ``/api/conat/hub``; its return value (errors mapped)."""
-        return ConatBackend(self._transport).hub(name, *args, timeout=timeout)
+        return self._bridges().hub(name, *args, timeout=timeout)
 
     def call_project(self, project_id: str | None, name: str, *args: Any, timeout: float | None = None) -> Any:
         """Call a project function on ``/api/conat/project``; its return value (errors mapped)."""
         pid = self._pid(project_id) if project_id else None
-        return ConatBackend(self._transport).project(pid, name, *args, timeout=timeout)
+        return self._bridges().project(pid, name, *args, timeout=timeout)
+
+    def _bridges(self) -> ConatBackend:
+        """The backend for raw bridge calls: this client's own on conat and ai (their errors)."""
+        b = self._b
+        return b if isinstance(b, ConatBackend) else ConatBackend(self._transport)
 
     # ------------------------------------------------------------------ bulk
     def map(self, func: Callable[[Any], Any], items: Iterable[Any], workers: int = 8,

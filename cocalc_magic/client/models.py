@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..settings import mask
 
@@ -65,12 +65,67 @@ class Pong:
 
 
 @dataclass(frozen=True)
+class KeyCheck:
+    """One line of cocalc.ai's key doctor: a capability the magics need, whether this key has it
+    (None: not checked), what it is for, and the fix when it is missing."""
+
+    capability: str
+    needed_for: str
+    ok: bool | None
+    fix: str = ""
+
+    def line(self) -> str:
+        if self.ok:
+            return f"yes: {self.needed_for}"
+        if self.ok is None:
+            return f"? {self.needed_for} ({self.fix})" if self.fix else f"? {self.needed_for}"
+        return f"MISSING: {self.needed_for}; fix: {self.fix}"
+
+
+GENERATIONS = {  # what a user knows each generation as
+    "ai": "cocalc.ai (or a server of its code: CoCalc Launchpad, Plus)",
+    "conat": "a self-hosted CoCalc (2025-08 to 2026-07, conat API)",
+    "v1": "an older self-hosted CoCalc (legacy /api/v1)",
+}
+
+
+@dataclass(frozen=True)
 class Identity:
-    """Whom the key belongs to: an account, or (a project-scoped key) a project."""
+    """Whom the key belongs to: an account, or (a project-scoped key) a project; with the server's
+    generation in words, the key's kind, and on cocalc.ai the key doctor's ``checks``."""
 
     account_id: str | None
     project_id: str | None
     scope: str  # "account" | "project"
+    api: str = ""
+    key_kind: str = ""
+    key_id: str | None = None  # cocalc.ai: the key's public id (as Account → API keys shows it)
+    checks: tuple[KeyCheck, ...] = ()
+
+    @property
+    def generation(self) -> str:
+        return GENERATIONS.get(self.api, self.api)
+
+    @property
+    def missing(self) -> list[KeyCheck]:
+        """The capabilities this key lacks (cocalc.ai), each with its fix."""
+        return [c for c in self.checks if c.ok is False]
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) lines: what ``%cocalc whoami`` and the repr show."""
+        out = [("server", self.generation), ("key", self.key_kind or self.scope)]
+        if self.account_id or self.api != "ai":
+            out.append(("account", self.account_id or "-"))
+        if self.project_id:
+            out.append(("key's project", self.project_id))
+        out.extend((c.capability, c.line()) for c in self.checks)
+        return out
+
+    def __repr__(self) -> str:
+        return "Identity(\n" + "".join(f"  {k}: {v}\n" for k, v in self.rows()) + ")"
+
+    def _repr_html_(self) -> str:
+        return _table(["", ""], ([k, v] for k, v in self.rows()), "Who this key is, and what it may do")
 
 
 @dataclass(frozen=True)
@@ -85,8 +140,45 @@ class ProjectInfo:
     created: datetime | None = None
 
     def __repr__(self) -> str:
-        return (f"ProjectInfo(project_id={self.project_id!r}, title={self.title!r}, state={self.state!r}, "
+        return (f"ProjectInfo(project_id={self.project_id!r}, title={self.title!r}, state={self.peek('state')!r}, "
                 f"last_edited={_fmt_time(self.last_edited) or None!r})")
+
+    def peek(self, name: str) -> Any:
+        """A field as known now, without asking the server (see LazyProjectInfo)."""
+        return getattr(self, name)
+
+
+_LAZY = ("state", "created")
+
+
+class LazyProjectInfo(ProjectInfo):
+    """A row of cocalc.ai's ``/api/v2/projects/get``, which has only id, title and description:
+    ``state`` and ``created`` are asked for on first access (one call each, which needs the key's
+    ``project:read`` on that project) and stay None where the key may not read them. ``peek`` reads
+    without asking, which is what the list's display does."""
+
+    def __init__(self, project_id: str, title: str, description: str = "", *,
+                 fill: Callable[[str, str], Any]) -> None:
+        super().__init__(project_id=project_id, title=title, description=description)
+        object.__setattr__(self, "_fill", fill)
+        object.__setattr__(self, "_filled", set())
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _LAZY:
+            filled = object.__getattribute__(self, "_filled")
+            if name not in filled:
+                filled.add(name)
+                value = object.__getattribute__(self, "_fill")(name, object.__getattribute__(self, "project_id"))
+                object.__setattr__(self, name, value)
+        return object.__getattribute__(self, name)
+
+    def peek(self, name: str) -> Any:
+        return object.__getattribute__(self, name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProjectInfo) and (other.project_id, other.title) == (self.project_id, self.title)
+
+    __hash__ = ProjectInfo.__hash__
 
 
 class ProjectList(list):
@@ -103,13 +195,14 @@ class ProjectList(list):
         width = max(len(p.title) for p in self)
         width = min(max(width, 5), 50)
         for p in self:
-            lines.append(f"  {p.project_id}  {p.title[:50]:<{width}}  {p.state or '':<8}  {_fmt_time(p.last_edited)}")
+            lines.append(f"  {p.project_id}  {p.title[:50]:<{width}}  {p.peek('state') or '':<8}  "
+                         f"{_fmt_time(p.last_edited)}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         caption = f"{len(self)} project(s) {self.window}".strip()
         return _table(["title", "project_id", "state", "last edited", "description"],
-                      ([p.title, p.project_id, p.state or "", _fmt_time(p.last_edited), p.description]
+                      ([p.title, p.project_id, p.peek("state") or "", _fmt_time(p.last_edited), p.description]
                        for p in self), caption)
 
 

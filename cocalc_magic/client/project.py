@@ -15,6 +15,7 @@ from ..errors import (
     CoCalcError,
     CommandFailed,
     InvalidRequest,
+    PermissionDenied,
     ServerTimeout,
     classify,
 )
@@ -97,7 +98,7 @@ class Project:
         delay = 0.05
         last = None
         while True:
-            last = self.state()
+            last = self._observed_state()
             if last == "running":
                 return
             if time.monotonic() + delay > deadline:
@@ -109,13 +110,26 @@ class Project:
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
 
+    def _observed_state(self) -> str | None:
+        """The state, or on cocalc.ai with a key that may not read it (no project:read), what the
+        project bridge shows: "running" when it answers (that needs project:exec only)."""
+        try:
+            return self.state()
+        except PermissionDenied as err:
+            if self._b.starts_on_bridge or err.capability != "project:read":
+                raise
+            up = self._b.bridge_up(self.project_id)
+            if up:
+                self.client._running[self.project_id] = time.monotonic()
+            return "running" if up else "starting"
+
     def ensure_running(self) -> None:
         """Start the project (and wait for it) unless it was seen running recently."""
         seen = self.client._running.get(self.project_id)
         if seen is not None and time.monotonic() - seen < RUNNING_TTL:
             return
         try:
-            state = self.state()
+            state = self._observed_state()
         except AuthenticationError:
             if self.client.api != "conat":
                 raise

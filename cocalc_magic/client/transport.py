@@ -123,6 +123,14 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(host={self.host!r}, api_key={mask(self._api_key) if self._api_key else None!r})"
 
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key)
+
+    def key_starts(self, prefixes: tuple[str, ...]) -> bool:
+        """Whether the API key starts with one of ``prefixes`` (its kind; the key itself stays here)."""
+        return bool(self._api_key) and str(self._api_key).startswith(prefixes)
+
     # ------------------------------------------------------------------ pool
     def ensure_pool(self, size: int) -> None:
         """Make sure at least ``size`` connections per host can be kept open at once."""

@@ -19,7 +19,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 
 # Small and pure (no client, no network): imported with the extension, so that a call pays no import.
 from . import args as A, transfer as T
-from .display import CoCalcMagicError, Listing, MaskedToken, Report, clock_text, mask, result_fate, scrub
+from .display import CoCalcMagicError, Listing, MaskedToken, clock_text, result_fate, scrub
 from .run import RunSubcommands
 from .settings_cache import SettingsCache
 
@@ -33,8 +33,9 @@ class CoCalcMagics(RunSubcommands, Magics):
 
     host = Unicode(None, allow_none=True,
                    help="CoCalc server URL (overrides COCALC_HOST and the saved login)").tag(config=True)
-    api = CaselessStrEnum(("auto", "v1", "conat", "current"), default_value="auto",
-                          help="API generation: auto-detect, or force 'v1' (an older self-hosted CoCalc) or 'conat' (a self-hosted CoCalc; 'current' is an alias)").tag(config=True)
+    api = CaselessStrEnum(("auto", "v1", "conat", "ai", "current"), default_value="auto",
+                          help="API generation: auto-detect, or force 'ai' (cocalc.ai), 'conat' (a self-hosted "
+                          "CoCalc; 'current' is an alias) or 'v1' (an older self-hosted CoCalc)").tag(config=True)
     timeout = Float(None, allow_none=True, help="seconds to wait for one HTTP request").tag(config=True)
     project = Unicode(None, allow_none=True, help="default project (id, title or unique title prefix); "
                       "overrides COCALC_PROJECT_ID").tag(config=True)
@@ -174,75 +175,14 @@ class CoCalcMagics(RunSubcommands, Magics):
         return None
 
     def _do_whoami(self, a):
-        s = self.settings()
-        rows = []
-        for field, value, where in s.describe():
-            if field == "project" and self._used_project and where == "argument":
-                where = "%cocalc use"
-            rows.append((field, f"{value}    ({where})" if where and where != "not set" else value))
-        if not s.api_key:
-            rows[1] = ("api_key", "(none: run %cocalc login)")
-        ident = None
-        if s.api_key:
-            from ..errors import CoCalcError
+        from . import account  # whoami and login: account.py, loaded when used
 
-            cc = self.client()
-            try:  # a diagnostic: a failing check is a row of the table, not the end of it
-                ident = self._call(cc.whoami, "the key check")
-            except CoCalcError as exc:
-                rows.append(("key check", scrub(f"failed: {type(exc).__name__}: {exc}", s.api_key)))
-            else:
-                rows.append(("api", cc.api))
-                rows.append(("key scope", ident.scope))
-                rows.append(("account", ident.account_id or "-"))
-                if ident.project_id:
-                    rows.append(("key's project", ident.project_id))
-        if ident is not None and result_fate() == "kept":
-            return ident
-        from IPython.display import display
-
-        display(Report("CoCalc settings", rows))
-        return None
+        return account.whoami(self, a)
 
     def _do_login(self, a):
-        import socket
+        from . import account
 
-        from .. import settings
-        from ..client import CoCalc
-
-        s = self.settings()
-        try:
-            host = settings.normalize_host(a.host) if a.host else s.host
-        except ValueError as exc:
-            raise CoCalcMagicError(f"--host: {exc}.") from None
-        if a.email:
-            password = _ask_secret(f"CoCalc password for {a.email} at {host} (not stored): ")
-            if not password:
-                raise CoCalcMagicError("No password entered; nothing changed.")
-            from ..client import sign_in_for_key
-
-            self._extra_secrets = [password]
-            key_name = f"cocalc-magic on {socket.gethostname()}"
-            key = self._call(lambda: sign_in_for_key(host, a.email, password, key_name), f"sign-in at {host}")
-            del password
-        else:
-            key = _ask_secret(f"CoCalc API key for {host} (input hidden): ").strip()
-            if not key:
-                raise CoCalcMagicError("No key entered; nothing changed.")
-        self._extra_secrets = [*self._extra_secrets, key]
-        cc = CoCalc(host=host, api_key=key, api=self.api, timeout=s.timeout)
-        ident = self._call(cc.whoami, f"the key check at {host}")
-        settings.save_credentials(host, key)
-        self._settings_cache.clear()
-        self._drop_client()
-        who = f"account {ident.account_id}" if ident.account_id else f"project {ident.project_id}"
-        print(f"Signed in to {host} as {who} with key {mask(key)}; saved to {settings.credentials_path()} (mode 0600).")
-        if os.environ.get("COCALC_API_KEY"):
-            print("Note: COCALC_API_KEY is set in this environment and wins over the saved key; "
-                  "unset it to use this one.")
-        if self.host and settings.normalize_host(self.host) != host:
-            print(f"Note: %config CoCalcMagics.host = {self.host!r} wins over the saved host.")
-        return None
+        return account.login(self, a)
 
     def _do_logout(self, a):
         from .. import settings
@@ -369,7 +309,9 @@ class CoCalcMagics(RunSubcommands, Magics):
         cc = self.client()
         password = None
         if a.ask_password:
-            password = _ask_secret("Password of the account (not stored): ")
+            from .account import ask_secret
+
+            password = ask_secret("Password of the account (not stored): ")
             self._extra_secrets = [password]
         token = self._call(lambda: cc.auth_token(account_id=a.account, password=password), "the auth token")
         return MaskedToken(token)
@@ -481,20 +423,3 @@ def _coc_error() -> type:
     from ..errors import CoCalcError
 
     return CoCalcError
-
-
-def _ask_secret(prompt: str) -> str:
-    """A hidden prompt (``getpass``; ipykernel routes it to the notebook's password box)."""
-    import getpass
-
-    from IPython.core.error import StdinNotImplementedError
-
-    try:
-        return getpass.getpass(prompt)
-    except (StdinNotImplementedError, EOFError):
-        raise CoCalcMagicError(
-            "This frontend cannot ask for input: set COCALC_API_KEY in the kernel's environment, "
-            "or run %cocalc login in Jupyter or IPython."
-        ) from None
-    except KeyboardInterrupt:
-        raise CoCalcMagicError("Cancelled; nothing changed.") from None

@@ -22,3 +22,16 @@ def side(cocalc_server, tmp_path, monkeypatch) -> Side:
     local.mkdir()
     yield Side(p, local, f"sync-{uuid.uuid4().hex[:8]}", cache)
     cc.close()
+
+
+# every capability a cocalc.ai key can have (api-key-scope.ts)
+ALL_CAPABILITIES = ["account:read", "project:create", "project:list", "project:read", "project:write", "file:read",
+                    "file:write", "project:exec", "codex:run"]
+
+
+def usable(server, project):
+    """``project``, made usable by the server's key: on cocalc.ai a project a key creates is not in
+    its allowed list, and the user adds it in Account → API keys (``edit_key`` does the same)."""
+    if server.api == "ai":
+        server.edit_key(add_projects=[project.project_id])
+    return project

@@ -20,7 +20,7 @@ def clean_env(monkeypatch, tmp_path):
 
 def test_defaults():
     s = S.resolve()
-    assert s.host == "https://cocalc.com" and s.api_key is None and s.project is None
+    assert s.host == "https://cocalc.ai" and s.api_key is None and s.project is None
     assert s.timeout == S.DEFAULT_TIMEOUT
     assert s.sources == {"host": "default", "api_key": "not set", "project": "not set", "timeout": "default"}
 

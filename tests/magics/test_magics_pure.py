@@ -162,7 +162,7 @@ def test_config_traits(ip, magics, caplog):
     assert (magics.host, magics.timeout, magics.api, magics.show_tracebacks) == ("http://127.0.0.1:9", 2.5, "v1", True)
     r = run(ip, "%config CoCalcMagics.api = 'v3'")
     assert magics.api == "v1"  # refused; %config logs the reason
-    assert "expected any of ['auto', 'v1', 'conat', 'current'] (case-insensitive), not the str 'v3'" in caplog.text
+    assert "expected any of ['auto', 'v1', 'conat', 'ai', 'current'] (case-insensitive), not the str 'v3'" in caplog.text
 
 
 def test_config_from_the_profile(clean_env):

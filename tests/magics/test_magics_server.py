@@ -80,7 +80,7 @@ def test_whoami_text_and_html(ip, srv):
     assert text.startswith("CoCalc settings\n")
     assert re.search(rf"^  host +{re.escape(srv.url)}    \(environment \(COCALC_HOST\)\)$", text, re.M)
     assert "(environment (COCALC_API_KEY))" in text and srv.api_key[-4:] in text
-    assert re.search(r"key scope +account", text) and re.search(rf"account +{srv.account_id}", text)
+    assert re.search(r"key +an account API key", text) and re.search(rf"account +{srv.account_id}", text)
     assert re.search(rf"api +{srv.api}", text)
     assert "<table" in html and srv.account_id in html
     assert_no_secret(r, srv)

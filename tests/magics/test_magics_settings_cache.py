@@ -61,7 +61,7 @@ def test_environment_changes_take_effect(magics, monkeypatch):
     monkeypatch.delenv("COCALC_PROJECT_ID")
     assert magics.settings().project is None
     monkeypatch.delenv("COCALC_HOST")
-    assert magics.settings().host == "https://cocalc.com"
+    assert magics.settings().host == "https://cocalc.ai"
     # os.environ as a whole (not only through os.environ[...]): a plain update
     os.environ.update(COCALC_HOST="http://127.0.0.1:9")
     assert magics.settings().host == "http://127.0.0.1:9"
@@ -111,7 +111,7 @@ def test_credentials_file_edited_in_place(magics, clean_env, no_racy_window):
     assert (s.host, s.api_key) == ("http://127.0.0.1:7", KEY_B)
     path.unlink()
     s = magics.settings()
-    assert (s.host, s.api_key) == ("https://cocalc.com", None)
+    assert (s.host, s.api_key) == ("https://cocalc.ai", None)
 
 
 def test_a_just_written_file_is_read_on_every_call(magics, clean_env):
@@ -163,7 +163,7 @@ def test_login_and_logout_take_effect(ip, magics, clean_env, monkeypatch, no_rac
     assert r.stdout == f"Removed the saved credentials ({path}).\n"
     assert magics.settings().api_key is None
     r = run(ip, "%cocalc ping")
-    assert not r.ok and "No CoCalc API key for https://cocalc.com: run %cocalc login" in r.stdout + r.stderr
+    assert not r.ok and "No CoCalc API key for https://cocalc.ai: run %cocalc login" in r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("t", [

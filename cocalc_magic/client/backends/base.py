@@ -120,7 +120,7 @@ def listing_entries(rows: Any) -> list[FileEntry]:
             name=str(r["name"]),
             size=int(r.get("size") or 0),
             mtime=parse_time(float(mtime)) if isinstance(mtime, (int, float)) else parse_time(mtime),
-            isdir=bool(r.get("isdir")),
+            isdir=bool(r.get("isdir") or r.get("isDir")),  # cocalc.ai: isDir
         ))
     out.sort(key=lambda e: e.name)
     return out
@@ -155,7 +155,12 @@ class Backend(ABC):
 
     # -- embedding ----------------------------------------------------------
     signin_opens_file: bool = False  # whether signin_url also shows the file (a new tab can use it)
-    makes_signin_tokens: bool = True  # False: auth_token raises NotSupported at once (cocalc.ai)
+    makes_signin_tokens: bool = True  # False: no API call can sign a browser in (cocalc.ai)
+    starts_on_bridge: bool = True  # False: a stopped project must be started before any project call
+
+    def bridge_up(self, project_id: str) -> bool:
+        """Whether the project answers its own calls now (for a key that may not ask its state)."""
+        raise NotImplementedError
 
     @abstractmethod
     def signin_url(self, host: str, kiosk_url: str, token: str) -> str:

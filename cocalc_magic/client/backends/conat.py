@@ -16,6 +16,7 @@ from urllib.parse import quote
 from ...errors import (
     AuthenticationError,
     InvalidRequest,
+    NotSupported,
     ProtocolError,
     ServerError,
     classify,
@@ -33,6 +34,11 @@ from .base import (
     names,
     user_info,
 )
+
+# cocalc.ai (auth/sign-in asks for a second factor; api-keys refuses to create keys over HTTP)
+KEYS_IN_WEB_UI = "cocalc.ai makes API keys only in its web interface, after a two-factor sign-in"
+KEYS_IN_WEB_UI_HINT = ("Create a key there (Account → API keys) and paste it into `%cocalc login` "
+                       "(without --email), or pass it as CoCalc(api_key=...)")
 
 HUB = "/api/conat/hub"
 PROJECT = "/api/conat/project"
@@ -152,9 +158,14 @@ class ConatBackend(Backend):
             raise AuthenticationError(f"sign-in failed: {text}", status=reply.status,
                                       endpoint="/api/v2/auth/sign-in", server_message=text,
                                       hint="sign_in")
+        if isinstance(reply.data, dict) and reply.data.get("mfa_required"):  # cocalc.ai: a second factor
+            raise NotSupported(KEYS_IN_WEB_UI, endpoint="/api/v2/auth/sign-in", hint=KEYS_IN_WEB_UI_HINT)
         reply = self.t.post("/api/v2/api-keys", {"action": "create", "name": key_name},
                             endpoint="/api/v2/api-keys")
         text = error_in(reply.data)
+        if text is not None and "mutations are disabled" in text:
+            raise NotSupported(KEYS_IN_WEB_UI, endpoint="/api/v2/api-keys", server_message=text,
+                               hint=KEYS_IN_WEB_UI_HINT)
         if text is not None:
             raise classify(text, status=reply.status, endpoint="/api/v2/api-keys")
         rows = (reply.data or {}).get("response") if isinstance(reply.data, dict) else None
