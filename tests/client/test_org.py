@@ -81,3 +81,15 @@ def test_v1_has_no_organizations(cocalc_server):
     cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key, api="v1")
     with pytest.raises(NotSupported, match="organizations"):
         cc.org("acme").users()
+
+
+@pytest.mark.parametrize("cocalc_server", ["ai"], indirect=True)
+def test_cocalc_ai_keys_have_no_organizations(cocalc_server):
+    from cocalc_magic.errors import NotSupported
+
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    assert cc.api == "ai"
+    with pytest.raises(NotSupported, match="org.getUsers"):
+        cc.org("acme").users()
+    with pytest.raises(NotSupported, match="org.createToken"):
+        cc.org("acme").sign_in_link("ada@example.org")
