@@ -1,6 +1,6 @@
 """The panel's read-only view for real: LocalServer + JupyterLab on loopback, driven by Chromium.
 
-A key that cannot sign the kiosk in (conat with a non-admin key; ai) gets the file rendered in a
+A key that cannot sign the kiosk in (ai; conat with a non-admin key) gets the file rendered in a
 sandboxed frame: a notebook with its stored image output, the one-line reason, Refresh, Open in
 CoCalc, Close all. An admin key on conat still gets the live kiosk, and protocol calls from Python
 show their replies in the cell's output; closeall() visibly closes the file and the labels follow.
@@ -12,6 +12,9 @@ import base64
 import json
 import os
 import secrets
+import struct
+import zlib
+from contextlib import nullcontext
 
 import pytest
 
@@ -23,7 +26,30 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
 
 SCREENSHOT = REPO / "docs" / "panel-readonly.png"
-PNG = base64.b64encode((REPO / "docs" / "panel.png").read_bytes()).decode()  # a real image, 1 MB or so
+def _chart_png(width: int = 480, height: int = 240) -> bytes:
+    """A small bar chart as a PNG, drawn here (no plotting library needed): the image output."""
+    bars = [0.35, 0.6, 0.45, 0.8, 0.7, 0.95]
+    colors = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+    slot = width // len(bars)
+    rows = []
+    for y in range(height):
+        row = bytearray([0])  # filter: none
+        for x in range(width):
+            i, inside = x // slot, slot * 0.15 < x % slot < slot * 0.85
+            rgb = colors[i] if inside and i < len(bars) and y > height * (1 - bars[i]) - 1 else (255, 255, 255)
+            if y == height - 1:
+                rgb = (60, 60, 60)  # the axis
+            row += bytes(rgb)
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b"")
+
+
+PNG = base64.b64encode(_chart_png()).decode()
 PLOT = json.dumps({
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": "# Sales\n\nThe plot below is a *stored output*."},
@@ -32,8 +58,9 @@ PLOT = json.dumps({
                      {"output_type": "display_data", "metadata": {},
                       "data": {"image/png": PNG, "text/plain": "<Figure size 640x480>"}},
                      {"output_type": "display_data", "metadata": {},
-                      "data": {"text/html": "<img src=x onerror=\"parent.document.body.dataset.owned='1'\">"
-                                            "<script>parent.document.body.dataset.owned='2'</script><b>bold-ok</b>"}}]},
+                      "data": {"text/html": "<svg onload=\"parent.document.body.dataset.owned='1'\"></svg>"
+                                            "<script>parent.document.body.dataset.owned='2'</script>"
+                                            "<b onmouseover=\"parent.document.body.dataset.owned='3'\">bold-ok</b>"}}]},
     ],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     "nbformat": 4, "nbformat_minor": 5,
@@ -42,7 +69,7 @@ PLOT = json.dumps({
 CELLS = [
     # 0: a panel with a key that cannot sign the kiosk in
     "import os\nfrom cocalc_magic import CoCalc\nfrom cocalc_magic.panel import CoCalcPanel\n"
-    "user = CoCalcPanel(client=CoCalc(host=os.environ['COCALC_HOST'], api_key=os.environ['USER_KEY']))\nuser",
+    "user = CoCalcPanel(client=CoCalc(host=os.environ['USER_HOST'], api_key=os.environ['USER_KEY']))\nuser",
     # 1: open a notebook with an image output: the reply view says why it is read-only
     "user.open(os.environ['USER_PID'], 'plot.ipynb')",
     # 2: an admin key: the live kiosk
@@ -63,13 +90,22 @@ def _user(srv: LocalServer) -> tuple[str, str, str]:
     return account, key, pid
 
 
-@pytest.fixture(scope="module")
-def run(browser, tmp_path_factory):
+@pytest.fixture(scope="module", params=["ai", "conat"])
+def run(request, browser, tmp_path_factory):
+    """The user's panel on ``param`` (ai: its first key and project; conat: a non-admin key), the
+    admin's panel always on conat (the live kiosk)."""
+    api = request.param
     with LocalServer(data_dir=tmp_path_factory.mktemp("srv-readonly"), api="conat", demo=True,
-                     allow_http_parents=True, start_delay=0.05) as srv:
-        _, key, pid = _user(srv)
+                     allow_http_parents=True, start_delay=0.05) as srv, \
+         (LocalServer(data_dir=tmp_path_factory.mktemp("srv-ai"), api="ai", allow_http_parents=True,
+                      start_delay=0.05) if api == "ai" else nullcontext(srv)) as usrv:
+        if api == "ai":
+            key, pid = usrv.api_key, usrv.project_id
+            usrv.ctx.store.home(pid).joinpath("plot.ipynb").write_text(PLOT)
+        else:
+            _, key, pid = _user(srv)
         admin_pid = {p["title"]: p["project_id"] for p in srv.ctx.store.projects_of(srv.account_id)}["Demo: Data analysis"]
-        env = {**srv.env(), "USER_KEY": key, "USER_PID": pid, "ADMIN_PID": admin_pid}
+        env = {**srv.env(), "USER_HOST": usrv.url, "USER_KEY": key, "USER_PID": pid, "ADMIN_PID": admin_pid}
         with jupyter_server("lab", {"readonly.ipynb": notebook_json(*CELLS)}, env=env) as jup:
             ctx = browser.new_context(viewport={"width": 1300, "height": 1100})
             page = ctx.new_page()
@@ -77,7 +113,7 @@ def run(browser, tmp_path_factory):
             page.on("pageerror", lambda e: errors.append(str(e)))
             try:
                 open_notebook(page, jup, "readonly.ipynb")
-                yield {"srv": srv, "pid": pid, "page": page, "errors": errors,
+                yield {"api": api, "srv": usrv, "pid": pid, "page": page, "errors": errors,
                        "tmp": tmp_path_factory.mktemp("shots-readonly")}
             finally:
                 ctx.close()
@@ -101,10 +137,11 @@ def test_rendered_view_shows_the_notebook_with_its_image(run):
     frame = page.frame_locator("iframe.ccp-view").first
     img = frame.locator("img[src^='data:image/png']")
     expect(img).to_be_visible(timeout=30_000)
-    assert img.evaluate("i => i.naturalWidth") > 100  # the image decoded, not a broken icon
+    assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [480, 240]  # decoded, not a broken icon
     expect(frame.locator("text=points-5e2a: 12")).to_be_visible()
     expect(frame.locator("h1")).to_have_text("Sales¶")
     expect(frame.locator("b", has_text="bold-ok")).to_be_visible()
+    frame.locator("b", has_text="bold-ok").hover()
     # nothing from the file ran: not in the frame (sandbox without scripts), not in the notebook page
     assert view.get_attribute("sandbox") == "allow-popups allow-popups-to-escape-sandbox"
     assert page.evaluate("() => document.body.dataset.owned") is None
@@ -119,9 +156,11 @@ def test_rendered_view_shows_the_notebook_with_its_image(run):
     expect(root.locator(".ccp-btn-reload")).to_be_visible()
     expect(root.locator(".ccp-btn-status")).to_be_hidden()
     expect(root.locator(".ccp-openfile")).to_have_text("plot.ipynb")
+    if run["api"] == "ai":
+        expect(notice).to_contain_text("cocalc.ai")
     shot = root.screenshot(path=str(run["tmp"] / "panel-readonly.png"))
-    # docs/panel-readonly.png is rewritten only on request (or when missing), like docs/panel.png
-    if os.environ.get("COCALC_MAGIC_SCREENSHOTS") or not SCREENSHOT.exists():
+    # docs/panel-readonly.png (the ai run) is rewritten only on request or when missing, like docs/panel.png
+    if run["api"] == "ai" and (os.environ.get("COCALC_MAGIC_SCREENSHOTS") or not SCREENSHOT.exists()):
         SCREENSHOT.write_bytes(shot)
 
 
