@@ -177,3 +177,12 @@ def test_bodies_up_to_express_limit_are_read_and_larger_ones_refused(ai, cocalc_
                       headers={"Content-Type": "application/json"}, auth=(cocalc_server.api_key, ""), timeout=30)
     assert (r.status_code, r.headers["Content-Type"]) == (413, "text/html; charset=utf-8")
     assert "<pre>Payload Too Large</pre>" in r.text
+
+
+def test_no_sign_in_mints_a_key_for_an_app(cocalc_server):
+    srv = cocalc_server
+    before = srv.ctx.store.query("SELECT COUNT(*) AS n FROM api_keys")[0]["n"]
+    r = requests.post(srv.url + "/app/get-api-key", allow_redirects=False, timeout=10,
+                      data={"get_api_key": "myapp", "email": srv.email, "password": srv.password})
+    assert r.status_code == 403 and "Account → API keys" in r.text and "Location" not in r.headers
+    assert srv.ctx.store.query("SELECT COUNT(*) AS n FROM api_keys")[0]["n"] == before

@@ -1,4 +1,5 @@
-"""The ai generation's non-API pages: ``/customize``, ``/alive``, ``/`` and ``/auth/impersonate``.
+"""The ai generation's non-API pages: ``/customize``, ``/alive``, ``/``, ``/auth/impersonate`` and
+``/app/get-api-key``.
 
 cocalc.ai has no sign-in token for keys: ``/auth/impersonate`` only takes a one-time
 ``grant_id`` that an admin makes over the websocket with a fresh second factor
@@ -40,6 +41,22 @@ class RootHandler(_Page):
                   "  <title>CoCalc</title>\n</head>\n<body>\n  <a href=\"/app\">CoCalc (local)</a>\n</body>\n</html>\n")
 
 
+NO_KEY_FOR_APPS = ("cocalc.ai makes API keys only in its web UI (Account → API keys, after a two-factor "
+                   "sign-in): create one there and paste it into the app")
+
+
+class GetApiKeyHandler(_Page):
+    """The seed's ``/app?get_api_key=`` form posts here: on cocalc.ai no sign-in mints a key, so
+    the page says where keys come from (a conat-era ``sk-`` key would be refused by every call)."""
+
+    def get(self) -> None:
+        self.set_status(403)
+        self.text(f"<!DOCTYPE html>\n<html><head><title>API keys</title></head><body><p>{NO_KEY_FOR_APPS}.</p>"
+                  "</body></html>\n")
+
+    post = get
+
+
 class ImpersonateHandler(_Page):
     def get(self) -> None:
         grant = self.get_query_argument("grant_id", "")
@@ -54,4 +71,5 @@ def routes(ctx) -> list:
         (r"/alive/?", AliveHandler, args),
         (r"/", RootHandler, args),
         (r"/auth/impersonate/?", ImpersonateHandler, args),
+        (r"/app/get-api-key", GetApiKeyHandler, args),
     ]
