@@ -1,4 +1,4 @@
-"""The panel's Python side against a real LocalServer through the real client, both generations
+"""The panel's Python side against a real LocalServer through the real client, all three generations
 (fake comm, no browser): what it lists, what it sends, that the token it sends signs in, and that
 a server forbidding framing gets the one-line explanation instead of an embed."""
 
@@ -58,14 +58,18 @@ def test_lists_selects_and_embeds_with_a_working_token(cocalc_server, monkeypatc
     assert w.opened["kiosk_url"] == kiosk
 
 
-@GENERATIONS
+@pytest.mark.parametrize("cocalc_server", ["v1", "conat", "ai"], indirect=True)
 def test_open_checks_the_path_first(cocalc_server, monkeypatch):
     srv = cocalc_server
-    pid = srv.ctx.store.create_project(srv.account_id, "Panel path check", "")
+    if srv.api == "ai":  # a key there may use only its allowed projects: the server's first one
+        pid, title = srv.project_id, srv.ctx.store.project(srv.project_id)["title"]
+    else:
+        pid, title = srv.ctx.store.create_project(srv.account_id, "Panel path check", ""), "Panel path check"
     cc, w = _panel(srv, monkeypatch, fetch=False)
-    w.open(pid, "missing.ipynb")
-    assert w.status_line == "There is no missing.ipynb in project Panel path check: check the path (CoCalc would create an empty file)."
-    assert w.rec.custom("embed") == []
+    call = w.open(pid, "missing.ipynb")
+    assert w.status_line == f"There is no missing.ipynb in project {title}: check the path (CoCalc would create an empty file)."
+    assert w.rec.custom("embed") == [] and w.rec.custom("rendered") == []
+    assert call.done and call.text == w.status_line
 
 
 @pytest.mark.parametrize("api", ["v1", "conat"])
@@ -89,3 +93,17 @@ def test_unreachable_server_is_one_line(monkeypatch):
     w = CoCalcPanel(client=cc)
     assert w.projects == [] and w.status_line and "\n" not in w.status_line
     assert "Traceback" not in w.status_line and "sk-nothing-here-000000" not in w.status_line
+
+
+def test_ai_read_only_view_needs_no_framing(tmp_path, monkeypatch):
+    """A server that forbids framing blocks the kiosk, not the read-only view (it frames nothing)."""
+    with LocalServer(data_dir=tmp_path, api="ai", start_delay=0.05, frame_ancestors="'none'") as srv:
+        srv.ctx.store.home(srv.project_id).joinpath("x.md").write_text("# framed-nowhere-4c1")
+        v = open_view(CoCalc(host=srv.url, api_key=srv.api_key), srv.project_id, "x.md")
+        rec = Recorder(v, monkeypatch)
+        from_browser(v, {"kind": "hello", "view": "v"})
+        assert rec.custom("blocked") == [] and rec.custom("embed") == []
+        (msg,) = rec.custom("rendered")
+        page = next(bytes(m["buffers"][0]).decode() for m in rec.sent
+                    if m and m.get("method") == "custom" and m["content"].get("kind") == "rendered")
+        assert "framed-nowhere-4c1" in page and msg["path"] == "x.md"
