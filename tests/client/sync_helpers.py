@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cocalc_magic.client import Project
 
-GENERATIONS = ["v1", "conat"]
+GENERATIONS = ["v1", "conat", "ai"]
 
 
 class Side:

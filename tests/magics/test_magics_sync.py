@@ -13,8 +13,8 @@ from cocalc_magic import CoCalc
 from cocalc_magic.client.sync import SyncReport
 from magic_helpers import run
 
-GENERATIONS = ["v1", "conat"]
-pytestmark = pytest.mark.parametrize("cocalc_server", GENERATIONS, indirect=True)
+GENERATIONS = ["v1", "conat", "ai"]
+every_generation = pytest.mark.parametrize("cocalc_server", GENERATIONS, indirect=True)
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def folder(name: str, files: dict[str, str]) -> Path:
     return root
 
 
+@every_generation
 def test_sync_shows_a_table_and_goes_both_ways(ip, proj):
     name = f"res-{uuid.uuid4().hex[:6]}"
     local = folder(name, {"summary.csv": "run,score\n1,0.9\n", "notes.md": "# Notes\n"})
@@ -56,6 +57,7 @@ def test_sync_shows_a_table_and_goes_both_ways(ip, proj):
     assert re.fullmatch(r"SyncReport\([^\n]*\)", repr(rep))
 
 
+@every_generation
 def test_dry_run_delete_and_exclude(ip, proj):
     name = f"flags-{uuid.uuid4().hex[:6]}"
     local = folder(name, {"keep.txt": "k\n", "drop.txt": "d\n", "skip.log": "noise\n", "b.log": "x\n"})
@@ -74,6 +76,7 @@ def test_dry_run_delete_and_exclude(ip, proj):
     assert proj.exec(f"test -e {name}/drop.txt").exit_code != 0
 
 
+@every_generation
 def test_errors_are_one_line(ip, proj):
     folder("here", {"a.txt": "a\n"})
     r = run(ip, "%cocalc sync here /etc")
@@ -85,8 +88,19 @@ def test_errors_are_one_line(ip, proj):
     assert not r.ok and "nothing to sync" in text and "\n" not in text
 
 
+@every_generation
 def test_help_names_the_flags(ip, proj):
     r = run(ip, "%cocalc sync --help")
     for flag in ("--dry-run", "--delete", "--exclude", "LOCAL", "REMOTE", "conflict"):
         assert flag in r.stdout
     assert "sync" in run(ip, "%cocalc help").stdout
+
+
+@pytest.mark.parametrize("cocalc_server", ["ai"], indirect=True)
+def test_a_missing_capability_on_ai_is_one_line(ip, proj, cocalc_server, monkeypatch):
+    key = cocalc_server.create_key(["account:read", "project:read", "project:list", "file:read", "file:write"])
+    monkeypatch.setenv("COCALC_API_KEY", key)
+    folder("caps", {"a.txt": "a\n"})
+    r = run(ip, "%cocalc sync caps")
+    text = (r.stdout + r.stderr).strip()
+    assert not r.ok and "'project:exec'" in text and "\n" not in text and key not in text
