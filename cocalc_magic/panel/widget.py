@@ -270,6 +270,8 @@ class CoCalcPanel(anywidget.AnyWidget):
                 for_view: str | None = None) -> None:
         """Read the file through the API and show it read-only (the page goes in a message buffer)."""
         new_tab = str(get_field(embed, "new_tab_url", "") or "")
+        # shown at once (a trait update is sent when set): the first rendering loads nbconvert (1-5 s)
+        self.status_line = f"Reading {path} for a read-only view …"
         page, error = readonly.read_page(cc, handle, project_id, path)
         reason = get_field(embed, "token_error") or None  # None: the read-only view was asked for
         self.status_line = error or texts.rendered_text(path, reason)
