@@ -189,7 +189,7 @@ def test_a_panel_nobody_displays_says_so_instead_of_waiting(monkeypatch):
 def test_the_browser_hears_reading_before_the_page(panel):
     """The first rendering loads nbconvert (seconds): the status line says so before it starts."""
     panel.open(PID0, "analysis.ipynb")
-    kinds = [("status", m["state"]["status_line"]) if m.get("method") == "update" and "status_line" in m["state"]
-             else ("custom", m["content"].get("kind")) for m in panel.rec.sent if m and m.get("method")]
+    kinds = [("status", m["state"].get("status_line")) if m.get("method") == "update"
+             else ("custom", m["content"].get("kind")) for m in panel.rec.sent if m and m.get("method") in ("update", "custom")]
     reading = kinds.index(("status", "Reading analysis.ipynb for a read-only view …"))
     assert reading < kinds.index(("custom", "rendered"))
