@@ -62,13 +62,24 @@ def _where(p, kernel: str) -> str:
     return f"in project {p.title or p.project_id!r}, kernel {kernel}"
 
 
+def _project(magics, cc, ref: str | None):
+    """The cell's project. An id is taken as it is (its title is read only if an error names
+    it): a cell pays no lookup call; the execute call itself says if the key cannot use it."""
+    from ..client import Project, is_uuid
+
+    ref = ref or magics.settings().project
+    if ref and is_uuid(ref.strip()):
+        return Project(cc, ref.strip().lower())
+    return magics._project(cc, ref)
+
+
 def run_cell(magics, a, cell: str) -> None:
     """The body of ``%%cocalc_run``."""
     from ..client.jupyter.variables import VariablesNotReturned, describe
     from ..errors import ServerTimeout
 
     cc = magics.client()
-    p = magics._project(cc, a.project)
+    p = _project(magics, cc, a.project)
     kernel = a.kernel or "python3"
     names = [n for group in (a.output or []) for item in group for n in item.replace(",", " ").split()]
     try:

@@ -82,3 +82,10 @@ def test_timeouts_are_named(p, cocalc_server):
     with pytest.raises(ServerTimeout, match="ran past its time limit of 1 s and the server interrupted it") as e:
         p.run("print('started', flush=True)\nimport time; time.sleep(30)", timeout=1)
     assert e.value.result.stdout == "started\n"
+
+
+def test_cells_run_in_the_home_or_in_path(p, cocalc_server):
+    home = str(cocalc_server.ctx.store.home(p.project_id))
+    p.write("sub/data.txt", "42")
+    assert p.run("import os; os.getcwd()").text == repr(home) + "\n"
+    assert p.run("open('data.txt').read()", path="sub").text == "'42'\n"

@@ -119,8 +119,11 @@ def export(ns, names, limit):
     return text
 
 
-def setup(ip, token, names, limit):
-    """Called from the history cell: the pid file, and the hook for the user's cell."""
+def setup(ip, token, names, limit, home=False):
+    """Called from the history cell: the working directory (``home``: the project's home, saving
+    the server a separate chdir call), the pid file, and the hook for the user's cell."""
+    if home:
+        os.chdir(os.path.expanduser("~"))
     marker = "cocalc-magic-setup-" + token
     pidfile = os.path.join(os.path.expanduser("~"), ".cocalc-magic", f"run-{token}.pid")
     try:

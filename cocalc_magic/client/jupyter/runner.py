@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CoCalcError, InvalidRequest, NotFound, ServerTimeout
 from . import variables as V
+from ..models import JupyterLimits
 from .results import Display, RunResult, Stream, parse_outputs
 
 if TYPE_CHECKING:
@@ -33,16 +34,16 @@ def python_like(kernel: str) -> bool:
     return kernel.lower().startswith(("python", "sage", "pypy"))
 
 
-def run(project: "Project", code: str, kernel: str = "python3", path: str | None = None,
-        history: list[str] | None = None, timeout: float | None = None,
-        variables: list[str] | None = None) -> RunResult:
-    """One cell; see ``Project.run``."""
+def request(limits: JupyterLimits, code: str, kernel: str = "python3", path: str | None = None,
+            history: list[str] | None = None, timeout: float | None = None,
+            variables: list[str] | None = None) -> tuple[dict[str, Any], str, float, float]:
+    """What one cell sends: (opts, token of its kernel side, its time limit, the wait), checked
+    against the server's ``limits`` before anything is sent."""
     if not isinstance(code, str):
         raise InvalidRequest(f"the code must be text (str), not {type(code).__name__}")
     if not isinstance(kernel, str) or not kernel.strip():
         raise InvalidRequest("the kernel name is empty", hint="Give a kernel name, e.g. kernel='python3'")
     names = V.check_names(list(variables or []))
-    limits = project._b.jupyter_limits
     per_cell = limits.per_cell_s if timeout is None else float(timeout)
     if per_cell <= 0:
         raise InvalidRequest(f"timeout must be positive, not {timeout!r}")
@@ -53,17 +54,28 @@ def run(project: "Project", code: str, kernel: str = "python3", path: str | None
             hint=f"Use a timeout of at most {limits.per_cell_s:g} s, or run long work as a script with exec")
     token = V.new_token()
     hist = [str(h) for h in history or []]
-    if python_like(kernel):
-        hist = [V.setup_code(token, names, limits.max_output_per_cell)] + hist
+    opts: dict[str, Any] = {"input": code, "kernel": kernel}
+    if python_like(kernel):  # the kernel side goes first; it also moves to the home (no `path` call)
+        hist = [V.setup_code(token, names, limits.max_output_per_cell, home=path is None)] + hist
     elif names:
         raise InvalidRequest(f"variables come back only from Python kernels, not from {kernel!r}")
-    opts: dict[str, Any] = {"input": code, "kernel": kernel, "path": path if path is not None else ""}
+    if path is not None or not python_like(kernel):
+        opts["path"] = path or ""  # CoCalc's kernels start in a temp dir; "" is the home
     if hist:
         opts["history"] = hist
     if limits.settable:
         opts["limits"] = {"timeout_ms_per_cell": int(per_cell * 1000),
                           "max_output_per_cell": limits.max_output_per_cell, "max_output": limits.max_output}
-    wait = per_cell * (2 if history else 1) + START_SLACK_S
+    return opts, token, per_cell, per_cell * (2 if history else 1) + START_SLACK_S
+
+
+def run(project: "Project", code: str, kernel: str = "python3", path: str | None = None,
+        history: list[str] | None = None, timeout: float | None = None,
+        variables: list[str] | None = None) -> RunResult:
+    """One cell; see ``Project.run``."""
+    names = V.check_names(list(variables or []))
+    limits = project._b.jupyter_limits
+    opts, token, per_cell, wait = request(limits, code, kernel, path, history, timeout, names)
     project.ensure_running()
     t0 = time.monotonic()
     try:

@@ -28,10 +28,10 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def setup_code(token: str, names: list[str], limit: int) -> str:
+def setup_code(token: str, names: list[str], limit: int, home: bool = False) -> str:
     """The history entry that installs the kernel side (run first, its output dropped)."""
     return (f"_cocalc_magic_ns = {{}}; exec({_SOURCE!r}, _cocalc_magic_ns)\n"
-            f"_cocalc_magic_ns['setup'](get_ipython(), {token!r}, {list(names)!r}, {int(limit)})"
+            f"_cocalc_magic_ns['setup'](get_ipython(), {token!r}, {list(names)!r}, {int(limit)}, {bool(home)})"
             f"  # cocalc-magic-setup-{token}\n"
             "del _cocalc_magic_ns")
 
