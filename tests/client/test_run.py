@@ -11,12 +11,14 @@ import pytest
 from cocalc_magic import CoCalc
 from cocalc_magic.errors import InvalidRequest, NotFound, ServerTimeout
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat", "ai"], indirect=True)]
 
 
 @pytest.fixture
 def p(cocalc_server):
     cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    if cocalc_server.api == "ai":  # an ai key is allowed on its one project only
+        return cc.project(cocalc_server.project_id)
     return cc.create_project(f"run-{uuid.uuid4().hex[:6]}", start=True)
 
 

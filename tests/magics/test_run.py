@@ -12,13 +12,17 @@ import pytest
 
 from magic_helpers import run
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat", "ai"], indirect=True)]
 
 
 @pytest.fixture
 def shell(ip, cocalc_server, monkeypatch):
     monkeypatch.setenv("COCALC_HOST", cocalc_server.url)
     monkeypatch.setenv("COCALC_API_KEY", cocalc_server.api_key)
+    if cocalc_server.api == "ai":  # an ai key is allowed on its one project only
+        assert run(ip, f"%cocalc use {cocalc_server.project_id}").ok
+        ip.title = cocalc_server.ctx.store.project(cocalc_server.project_id)["title"]
+        return ip
     title = f"run-{uuid.uuid4().hex[:6]}"
     assert run(ip, f"%cocalc create {title} --start\n%cocalc use {title}").ok
     ip.title = title

@@ -15,19 +15,28 @@ from nbclient import NotebookClient
 
 from magic_helpers import kernel_execute
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("cocalc_server", ["v1", "conat", "ai"], indirect=True)]
 
 
 def _env(cocalc_server, isolated_env):
     return {**isolated_env, "COCALC_HOST": cocalc_server.url, "COCALC_API_KEY": cocalc_server.api_key}
 
 
+def _project(cocalc_server, prefix: str) -> tuple[str, str]:
+    """A project's title and the line that makes it the default (ai: the key's one project)."""
+    if cocalc_server.api == "ai":
+        pid = cocalc_server.project_id
+        return cocalc_server.ctx.store.project(pid)["title"], f"%cocalc use {pid}"
+    title = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    return title, f"%cocalc create {title} --start\n%cocalc use {title}"
+
+
 def test_a_saved_notebook_keeps_the_outputs(cocalc_server, tmp_path, isolated_env):
     pytest.importorskip("matplotlib", reason="matplotlib is not installed in this environment")
-    title = f"nb-{uuid.uuid4().hex[:6]}"
+    title, start = _project(cocalc_server, "nb")
     cells = [
         "%load_ext cocalc_magic",
-        f"%cocalc create {title} --start\n%cocalc use {title}",
+        start,
         "%%cocalc_run\n%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 4, 9]); plt.show()",
         "%%cocalc_run\nfrom IPython.display import HTML, display\ndisplay(HTML('<i>remote</i>'))\nprint('out')",
         "%%cocalc_run\n1/0",
@@ -56,9 +65,9 @@ def _execute(km, kc, code, interrupt_when=None, timeout=90):
 def test_ctrl_c_interrupts_the_remote_kernel(cocalc_server, tmp_path, isolated_env):
     km, kc = start_new_kernel(kernel_name="python3", env=_env(cocalc_server, isolated_env), cwd=str(tmp_path))
     try:
-        title = f"int-{uuid.uuid4().hex[:6]}"
+        title, start = _project(cocalc_server, "int")
         _execute(km, kc, "%load_ext cocalc_magic")
-        _execute(km, kc, f"%cocalc create {title} --start\n%cocalc use {title}")
+        _execute(km, kc, start)
         marker = tmp_path / f"marker-{uuid.uuid4().hex[:6]}"
         outs = _execute(km, kc, f"%%cocalc_run\nimport os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\n"
                                 "time.sleep(60)", interrupt_when=lambda: marker.exists() and marker.read_text())

@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 
 from ...errors import (AuthenticationError, CoCalcError, NotFound, NotSupported, PermissionDenied, ProtocolError,
                        ServerTimeout)
-from ..models import Account, Identity, UserInfo, parse_time
-from .base import names
+from ..models import Account, Identity, KernelSpec, UserInfo, parse_time
+from .base import kernel_specs, names
 from .conat import HUB, ConatBackend
 
 KEY_PREFIXES = ("sk-cc-v2.", "sk-cocalc-v2.")  # api-keys.ts parses the older prefix too
@@ -224,3 +224,10 @@ class AiBackend(ConatBackend):
         wait = timeout or max(self.t.timeout, 60)
         body["timeout"] = wait  # copy-path.ts: seconds
         self.v2("projects/copy-path", body, timeout=wait + 5)
+
+    # -- jupyter: cocalc.ai has the project's jupyter.apiExecute (system.jupyterExecute is gone)
+    def jupyter_execute(self, project_id: str, opts: dict[str, Any], wait: float) -> Any:
+        return self.project(project_id, "jupyter.apiExecute", opts, timeout=wait)
+
+    def jupyter_kernels(self, project_id: str) -> list[KernelSpec]:
+        return kernel_specs(self.project(project_id, "jupyter.kernels", idempotent=True))
