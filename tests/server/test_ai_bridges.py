@@ -186,3 +186,9 @@ def test_no_sign_in_mints_a_key_for_an_app(cocalc_server):
                       data={"get_api_key": "myapp", "email": srv.email, "password": srv.password})
     assert r.status_code == 403 and "Account → API keys" in r.text and "Location" not in r.headers
     assert srv.ctx.store.query("SELECT COUNT(*) AS n FROM api_keys")[0]["n"] == before
+
+
+def test_an_odd_project_id_is_named_as_javascript_prints_it(ai):
+    assert ai.post("/api/conat/project", {"project_id": {"a": 1}, "name": "system.ping"}) == {
+        "error": "API key lacks required capability 'project:exec' for project [object Object]"}
+    assert ai.v2("projects/start", {}) == {"error": "API key lacks required capability 'project:exec' for project undefined"}

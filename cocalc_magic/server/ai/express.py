@@ -70,11 +70,14 @@ class ExpressHandler(BaseHandler):
         return body if isinstance(body, dict) else {}
 
     def principal(self) -> keys.Principal | None:
-        """The key's principal; None for a missing, malformed, unknown or expired key."""
-        try:
-            return keys.resolve(self.store, self.api_key())
-        except AuthProblem:
-            return None
+        """The key's principal; None for a missing, malformed, unknown or expired key (looked up
+        once per request: ``getAccountId`` and the route's own check both ask)."""
+        if not hasattr(self, "_principal"):
+            try:
+                self._principal = keys.resolve(self.store, self.api_key())
+            except AuthProblem:
+                self._principal = None
+        return self._principal
 
     def bridge_request(self, not_signed_in: str) -> tuple[dict, keys.Principal] | None:
         """A bridge's body and key (``getAccountFromApiKey``); None once an error was answered:

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..core.jsvalues import RemoteError
+from ..core.jsvalues import RemoteError, js_str
 from ..core.store import is_uuid, now_ms, sha256
 from ..core.userquery import iso
 
@@ -92,12 +92,8 @@ class Principal:
 
 
 def _js(value: Any) -> str:
-    """``${value}`` for the id shown in the refusal (undefined/null as JavaScript prints them)."""
-    if value is None:
-        return "undefined"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    """``${value}`` for the id shown in the refusal (a missing id prints as undefined)."""
+    return "undefined" if value is None else js_str(value)
 
 
 def ensure_schema(store) -> None:
