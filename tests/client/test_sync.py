@@ -291,3 +291,20 @@ def test_unchanged_local_files_are_not_read_again_but_an_edit_is_seen(side: Side
     side.put("edited.txt", "v2\n")  # same size, new time: read again
     r = side.sync()
     assert r.uploaded == ["edited.txt"] and reads == ["edited.txt"] and side.rget("edited.txt") == b"v2\n"
+
+
+def test_two_syncs_of_the_same_folders_do_not_interleave(side: Side):
+    from cocalc_magic.client.sync.state import State
+
+    side.put("a.txt", "a\n")
+    side.sync()
+    (state_file,) = side.cache.rglob("*.json")
+    held = State(state_file, {})
+    held.lock()  # another run of the same pair (the same state file) is in progress
+    try:
+        with pytest.raises(E.InvalidRequest) as info:
+            side.sync()
+        assert "another sync" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        held.close()
+    assert not side.sync().changed

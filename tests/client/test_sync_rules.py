@@ -116,3 +116,26 @@ def test_excludes():
     assert ex.covers("data/raw/big.csv", False) and not ex.covers("data/raw.csv", False)
     assert not ex.covers("src/main.py", False)
     assert ex.covers("x.cocalc-magic-b64.tmp", False)  # upload temporaries never travel
+
+
+def test_many_remote_changes_are_split_under_the_argument_limit():
+    from cocalc_magic.client.models import ExecResult
+    from cocalc_magic.client.sync import remote
+
+    calls = []
+
+    class FakeProject:
+        def exec(self, command, *args, timeout=None):
+            calls.append(sum(len(a.encode()) for a in args))
+            ops = args[3:]
+            out, i = [], 0
+            while i < len(ops):
+                n = 3 if ops[i] in ("rm", "chmod") else 2
+                out.append(f"ok {ops[i]} {ops[i + n - 1]}")
+                i += n
+            return ExecResult("\0".join(out) + "\0", "", 0)
+
+    ops = [("rm", "0" * 64, f"folder/{'x' * 80}-{i}.txt") for i in range(2000)]
+    done = remote.apply_ops(FakeProject(), ops)
+    assert len(done) == 2000 and all(done.values())
+    assert len(calls) > 1 and max(calls) < remote.ARG_BUDGET + len(remote.APPLY_SCRIPT) + 100
