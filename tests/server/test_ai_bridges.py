@@ -192,3 +192,13 @@ def test_an_odd_project_id_is_named_as_javascript_prints_it(ai):
     assert ai.post("/api/conat/project", {"project_id": {"a": 1}, "name": "system.ping"}) == {
         "error": "API key lacks required capability 'project:exec' for project [object Object]"}
     assert ai.v2("projects/start", {}) == {"error": "API key lacks required capability 'project:exec' for project undefined"}
+
+
+def test_collaborators_are_listed_with_project_read(cocalc_server, ai):
+    srv = cocalc_server
+    out = ai.v2("projects/collaborators/list", {"project_id": srv.project_id})
+    assert out == [{"account_id": srv.account_id, "display_name": "Local Admin", "first_name": "Local",
+                    "last_name": "Admin"}]
+    no_read = Ai(srv, srv.create_key(["project:exec"]))
+    assert no_read.v2("projects/collaborators/list", {"project_id": srv.project_id}) == {
+        "error": f"API key lacks required capability 'project:read' for project {srv.project_id}"}

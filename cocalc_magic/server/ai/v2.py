@@ -128,14 +128,20 @@ async def projects_create(h: AiV2Handler, p: dict):
     return {"project_id": pid}
 
 
-def _project_call(h: AiV2Handler, p: dict) -> tuple[str, str]:
-    """The checks of start, stop and exec: signed in, then project:exec on ``project_id`` for a key."""
+def _scoped(h: AiV2Handler, p: dict, capability: str) -> tuple[str, Any]:
+    """Signed in, then (for a key) ``capability`` on ``project_id``: (account_id, project_id)."""
     who = h.account_id()
     if not who:
         raise V2Error("must be signed in")
     project_id = p.get("project_id")
     if h.keyed():
-        h.key_principal(who).require_project("project:exec", project_id)
+        h.key_principal(who).require_project(capability, project_id)
+    return who, project_id
+
+
+def _project_call(h: AiV2Handler, p: dict) -> tuple[str, str]:
+    """The checks of start, stop and exec: project:exec for a key, then collaboration."""
+    who, project_id = _scoped(h, p, "project:exec")
     # startProject/stopProject/exec check collaboration themselves (text not recorded: a guess)
     if not is_uuid(project_id) or not access.is_collaborator(h.ctx, who, project_id):
         raise V2Error("must be a collaborator on the project")
@@ -205,6 +211,27 @@ async def _forward_exec(ctx, project_id: str, opts: dict, wait_ms: float | None)
     return out
 
 
+async def collaborators_list(h: AiV2Handler, p: dict):
+    """collaborators/list.ts: project:read for a key; only a project the caller is on (admins
+    with a session: any). Not offered by the client (cocalc.ai refuses keys the add and remove)."""
+    who, project_id = _scoped(h, p, "project:read")
+    if not h.keyed() and h.store.is_admin(who):
+        who = None
+    if not is_uuid(project_id):
+        raise V2Error("project_id must be a uuid")
+    users = h.store.users(project_id)
+    if who is not None and who not in users:
+        return []
+    out = []
+    for account_id in users:
+        acct = h.store.account(account_id)
+        if acct:
+            first, last = acct["first_name"] or "", acct["last_name"] or ""
+            out.append({"account_id": account_id, "display_name": " ".join(x for x in (first, last) if x),
+                        "first_name": first, "last_name": last})
+    return out
+
+
 # ======================================================================== keys, queries, names
 async def api_keys(h: AiV2Handler, p: dict):
     if h.keyed():
@@ -267,6 +294,7 @@ ROUTES = {
     "projects/start": (projects_start, True),
     "projects/stop": (projects_stop, True),
     "projects/copy-path": (copy_path, False),
+    "projects/collaborators/list": (collaborators_list, True),
     "exec": (exec_, True),
     "api-keys": (api_keys, False),
     "user-query": (user_query, True),
