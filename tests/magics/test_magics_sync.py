@@ -104,3 +104,19 @@ def test_a_missing_capability_on_ai_is_one_line(ip, proj, cocalc_server, monkeyp
     r = run(ip, "%cocalc sync caps")
     text = (r.stdout + r.stderr).strip()
     assert not r.ok and "'project:exec'" in text and "\n" not in text and key not in text
+
+
+@every_generation
+def test_ctrl_c_says_what_became_of_the_work(ip, proj, monkeypatch):
+    from cocalc_magic.client import Project
+
+    folder("cut", {f"f{i}.txt": f"{i}\n" for i in range(3)})
+
+    def interrupted(self, path, content):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Project, "write", interrupted)
+    r = run(ip, "%cocalc sync cut")
+    text = (r.stdout + r.stderr).strip()
+    assert not r.ok and "\n" not in text and "Traceback" not in text
+    assert "Interrupted" in text and "run the same %cocalc sync again to finish" in text
