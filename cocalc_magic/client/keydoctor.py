@@ -10,7 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Callable
 
-from ..errors import CoCalcError, PermissionDenied
+from ..errors import (AuthenticationError, CoCalcConnectionError, CoCalcError, Moved, PermissionDenied,
+                      ProtocolError)
 from .backends.ai import CAPABILITIES, AiBackend
 from .models import KeyCheck
 
@@ -24,8 +25,10 @@ def _probe(call: Callable[[], object]) -> tuple[bool | None, PermissionDenied | 
         call()
     except PermissionDenied as err:
         return False, err
+    except (AuthenticationError, CoCalcConnectionError, Moved, ProtocolError):
+        raise  # the key or the server fails as a whole: the check itself failed
     except CoCalcError:
-        return True, None  # refused for another reason: the capability check was passed
+        return True, None  # refused for another reason (no such file...): the capability check was passed
     return True, None
 
 

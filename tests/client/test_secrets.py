@@ -139,6 +139,16 @@ def test_sign_in_for_key_errors_do_not_show_password():
         assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("cocalc_server", ["ai"], indirect=True)
+def test_sign_in_for_key_on_cocalc_ai_says_keys_come_from_the_web_ui(cocalc_server, capsys, caplog):
+    caplog.set_level(logging.DEBUG, logger="cocalc_magic")
+    with pytest.raises(E.NotSupported) as info:
+        sign_in_for_key(cocalc_server.url, cocalc_server.email, cocalc_server.password, "from-test")
+    assert "only in its web interface, after a two-factor sign-in" in str(info.value)
+    out = capsys.readouterr()
+    _scan([str(info.value), out.out, out.err, caplog.text], [cocalc_server.password])
+
+
 @pytest.mark.parametrize("cocalc_server", ["v1", "conat"], indirect=True)
 def test_sign_in_for_key_makes_a_working_key(cocalc_server, capsys, caplog):
     caplog.set_level(logging.DEBUG, logger="cocalc_magic")
