@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..settings import SecretStr, Settings, mask
 from .backends import BACKENDS, AiBackend, Backend, ConatBackend, V1Backend
-from .backends.ai import key_id
+from .backends.ai import RECENT_PROJECTS, key_id
 from .detect import detect, key_kind
 from .keydoctor import diagnose
 from .models import (
@@ -209,7 +209,9 @@ class CoCalc:
         if isinstance(self._b, AiBackend):  # only id, title and description come back
             fill = self._fill_project_field
             return ProjectList([LazyProjectInfo(r["project_id"], r["title"], r["description"], fill=fill)
-                                for r in rows], window="(every project of the account)")
+                                for r in rows],
+                               window="(all)" if all else f"(the {RECENT_PROJECTS} most recently edited; all=True or "
+                                                          f"%cocalc projects --all for every project)")
         items = [ProjectInfo(project_id=r["project_id"], title=r["title"], description=r["description"],
                              state=r["state"], last_edited=r["last_edited"], created=r["created"]) for r in rows]
         window = "(all)" if all else "(edited in the last 21 days; all=True or %cocalc projects --all for every project)"

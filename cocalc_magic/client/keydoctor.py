@@ -49,7 +49,7 @@ def diagnose(b: AiBackend, project_id: str | None) -> tuple[KeyCheck, ...]:
     rows: list[dict] = []
 
     def listing() -> None:
-        rows.extend(b.list_projects(True))
+        rows.extend(b.list_projects(False))
 
     ok, _ = _probe(listing)
     results["project:list"] = (ok, "" if ok else FIX.format(cap="project:list"))

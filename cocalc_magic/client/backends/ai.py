@@ -23,7 +23,9 @@ from .conat import HUB, ConatBackend
 
 KEY_PREFIXES = ("sk-cc-v2.", "sk-cocalc-v2.")  # api-keys.ts parses the older prefix too
 STOPPED = re.compile(r"operation has timed out subject:project\.([0-9a-f-]{36})\.api")  # a stopped project
-BRIDGE_PING_MS = 3000  # a running project answers system.ping at once; a stopped one only times out
+BRIDGE_PING_MS = 3000
+ALL_PROJECTS = 100_000
+RECENT_PROJECTS = 50  # projects/get's default limit  # a running project answers system.ping at once; a stopped one only times out
 
 # what the magics need, and which capability each needs (api-key-scope.ts, http-api-key-policy.ts)
 CAPABILITIES = (
@@ -140,7 +142,9 @@ class AiBackend(ConatBackend):
         not_supported("query", f"{HUB} db.userQuery")
 
     def list_projects(self, all: bool) -> list[dict[str, Any]]:
-        rows = self.v2("projects/get", {}, idempotent=True)
+        # projects/get.ts: the `limit` most recently edited (default 50); the schema sets no upper bound, so
+        # "every project" is a large limit (a guess at what counts as every project: 100,000)
+        rows = self.v2("projects/get", {"limit": ALL_PROJECTS} if all else {}, idempotent=True)
         if not isinstance(rows, list):
             raise ProtocolError(f"unexpected answer to projects/get: {json.dumps(rows)[:200]}",
                                 endpoint="/api/v2/projects/get")
