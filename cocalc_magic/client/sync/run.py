@@ -223,6 +223,10 @@ class _Run:
             if not _stops_the_run(err) and not self.fatal:
                 raise
             finished = len(r.uploaded) + len(r.downloaded)
+            cap = getattr(err, "capability", None)
+            if cap:  # what to do is the key's business: keep the client's advice about it
+                raise _amend(err, f"sync needs '{cap}' ({finished} of {len(d.transfers)} transfers done): "
+                                  f"{err.message}") from None
             raise _amend(err, f"the sync stopped ({finished} of {len(d.transfers)} transfers done): {err.message}",
                          hint="sync_again") from None
         finally:
