@@ -11,9 +11,14 @@ from typing import Any, Iterable
 
 
 def get_field(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj[name]`` for a dict, ``obj.name`` for anything else (models or look-alikes)."""
+    """``obj[name]`` for a dict, ``obj.name`` for anything else (models or look-alikes). A row that
+    fills fields lazily (cocalc.ai's projects) is read as known now: a list costs no call per row."""
     if isinstance(obj, dict):
         return obj.get(name, default)
+    peek = getattr(obj, "peek", None)
+    if callable(peek):
+        value = peek(name)
+        return default if value is None else value
     return getattr(obj, name, default)
 
 

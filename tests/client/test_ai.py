@@ -168,3 +168,13 @@ def test_a_call_to_a_stopped_project_says_so(cocalc_server):
         cc.call_project(p.project_id, "system.ping", timeout=0.5)  # the raw bridge never starts it
     assert "is not running" in one_line(info.value) and "p.start()" in str(info.value)
     p.start()
+
+
+def test_the_panel_lists_projects_without_a_call_per_row(cocalc_server):
+    from cocalc_magic.panel.rows import project_rows
+
+    cc = client(cocalc_server)
+    ps = cc.projects()
+    before = cc._transport.calls
+    rows = project_rows(ps)
+    assert cc._transport.calls == before and any(r["project_id"] == cocalc_server.project_id for r in rows)
