@@ -308,3 +308,28 @@ def test_two_syncs_of_the_same_folders_do_not_interleave(side: Side):
     finally:
         held.close()
     assert not side.sync().changed
+
+
+def test_an_edit_made_in_the_project_during_the_sync_is_not_overwritten(side: Side, monkeypatch):
+    from cocalc_magic.client import Project
+
+    side.put("shared.txt", "v1\n")
+    side.put("other.txt", "o1\n")
+    side.sync()
+    side.put("shared.txt", "v2 here\n")
+    side.put("other.txt", "o2 here\n")
+    real = Project.write
+
+    def write(self, path, content):
+        if ".cocalc-sync-" in path:  # the batch is on its way: someone edits the file in the project
+            real(self, f"{side.remote}/shared.txt", "edited in the project meanwhile\n")
+        return real(self, path, content)
+
+    monkeypatch.setattr(Project, "write", write)
+    r = side.sync()
+    monkeypatch.setattr(Project, "write", real)
+    assert r.uploaded == ["other.txt"] and "shared.txt" in r.skipped
+    assert "not overwritten" in r.errors["shared.txt"]
+    assert side.rget("shared.txt") == b"edited in the project meanwhile\n"
+    again = side.sync()  # both sides changed it: a conflict, both versions kept
+    assert again.conflicts == ["shared.txt"] and (side.local / "shared.txt").read_text() == "v2 here\n"

@@ -30,8 +30,27 @@ BATCH_BYTES = 512 * 1024   # raw bytes per download batch (guess: one exec answe
 ARG_BUDGET = 60_000         # bytes of paths per packing command (argument limits)
 TIMEOUT = 300.0
 
+# $1: the uploaded base64 tar; then pairs PATH SHA (SHA "-": PATH must be absent). A member whose
+# file no longer holds what the listing saw (an edit made meanwhile) is left out and named.
 UNPACK = r"""
-t=$1; base64 -d -- "$t" | tar -xzpf - -C ~ --no-same-owner; rc=${PIPESTATUS[1]}; rm -f -- "$t"; exit $rc
+t=$1; shift; cd ~ || exit 6
+ok=()
+while [ $# -gt 1 ]; do
+  p=$1; want=$2; shift 2
+  if [ "$want" = "-" ]; then
+    if [ -e "$p" ] || [ -L "$p" ]; then printf 'changed %s\0' "$p"; continue; fi
+  else
+    h=$(sha256sum < "$p" 2>/dev/null); h=${h%% *}
+    if [ "$h" != "$want" ]; then printf 'changed %s\0' "$p"; continue; fi
+  fi
+  ok+=("$p")
+done
+rc=0
+if [ ${#ok[@]} -gt 0 ]; then
+  printf '%s\0' "${ok[@]}" > "$t.list"
+  base64 -d -- "$t" | tar -xzpf - --no-same-owner --no-wildcards --null -T "$t.list"; rc=${PIPESTATUS[1]}
+fi
+rm -f -- "$t" "$t.list"; exit $rc
 """.strip()
 PACK = r"""
 cd ~ || exit 6; tar -czf - --no-recursion -- "$@" | base64 -w0; exit ${PIPESTATUS[0]}
@@ -96,10 +115,13 @@ def pack_local(files: list[tuple[Step, Path, str]], mtime: float | None = None) 
     return buf.getvalue(), packed, problems
 
 
-def upload_batch(p: Any, folder: str, files: list[tuple[Step, Path, str]], limit: int) -> tuple[list[Step], dict[str, str]]:
-    """Send a batch; the steps done and the files that changed meanwhile. Raises when the batch
-    as a whole failed (the caller then goes file by file)."""
-    data, packed, problems = pack_local(files)
+def upload_batch(p: Any, folder: str, files: list[tuple[Step, Path, str, str | None]],
+                 limit: int) -> tuple[list[Step], dict[str, str]]:
+    """Send a batch of ``(step, local path, remote path, sha the project's file had when listed)``;
+    the steps done and the files that changed meanwhile on either side (never overwritten). Raises
+    when the batch as a whole failed (the caller then goes file by file)."""
+    expect = {remote: sha for _, _, remote, sha in files}
+    data, packed, problems = pack_local([(s, local, remote) for s, local, remote, _ in files])
     if not packed:
         return [], problems
     text = base64.b64encode(data).decode("ascii")
@@ -107,10 +129,16 @@ def upload_batch(p: Any, folder: str, files: list[tuple[Step, Path, str]], limit
         raise ValueError("batch too large")  # the caller splits it
     tmp = posixpath.join(folder, f".cocalc-sync-{uuid.uuid4().hex[:12]}.tmp")
     p.write(tmp, text)
-    res = p.exec("bash", "-c", UNPACK, "cocalc-sync", tmp, timeout=TIMEOUT)
+    remote_of = {s.path: remote for s, _, remote, _ in files}
+    guards = [a for s in packed for a in (remote_of[s.path], expect[remote_of[s.path]] or "-")]
+    res = p.exec("bash", "-c", UNPACK, "cocalc-sync", tmp, *guards, timeout=TIMEOUT)
     if res.exit_code != 0:
         raise CommandFailed(f"unpacking in the project failed: {_last(res.stderr, res.exit_code)}", result=res)
-    return packed, problems
+    changed = {line[8:] for line in res.stdout.split("\0") if line.startswith("changed ")}
+    for s in packed:
+        if remote_of[s.path] in changed:
+            problems[s.path] = "changed in the project while syncing: not overwritten; the next sync compares again"
+    return [s for s in packed if s.path not in problems], problems
 
 
 def download_batch(p: Any, files: list[tuple[Step, str, Path, str | None]]) -> tuple[list[Step], dict[str, str]]:

@@ -247,6 +247,11 @@ class _Run:
         e = None if s.conflict else self.local.get(s.path)
         return e.sha if e and e.kind == "f" else None
 
+    def _remote_sha(self, s: Step) -> str | None:
+        """What the project's file held when listed (None: absent), which an upload may replace."""
+        e = self.remote.get(s.dest)
+        return e.sha if e and e.kind == "f" else None
+
     def _item(self, item: "Batch | Step", limit: int) -> None:
         if self.stop.is_set():
             raise _NotTried()
@@ -274,7 +279,7 @@ class _Run:
         try:
             if b.op == "upload":
                 done, problems = upload_batch(self.p, self.pair.remote_base, [
-                    (s, self.pair.local(s.path), self.pair.remote(s.dest)) for s in b.steps], limit)
+                    (s, self.pair.local(s.path), self.pair.remote(s.dest), self._remote_sha(s)) for s in b.steps], limit)
             else:
                 done, problems = download_batch(self.p, [
                     (s, self.pair.remote(s.path), self.pair.local(s.dest), self._expect(s)) for s in b.steps])
