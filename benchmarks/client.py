@@ -1,6 +1,7 @@
 """Client overhead, side by side in one process, on loopback against the local server.
 
-For ping, read, write and exec (current generation, where the official client works too):
+For ping, read, write and exec (on conat the official client runs too; ai, cocalc.ai's generation,
+uses the same bridges with an sk-cc-v2 key):
 
 * ``raw``       a bare ``requests.Session`` POST of the same JSON body (the floor),
 * ``cocalc_magic`` this client (``cc.ping()``, ``p.read()``, ``p.write()``, ``p.exec()``),
@@ -8,9 +9,11 @@ For ping, read, write and exec (current generation, where the official client wo
 
 interleaved round by round so that drift hits all of them alike; median per-call time and the
 ratio to raw. Then a bulk run: 1,000 writes with 8 workers through ``cc.map`` against a raw
-thread pool sharing one ``requests.Session``.
+thread pool sharing one ``requests.Session``. First, what detecting the generation costs: the
+requests of a first ``cc.ping()`` with ``api="auto"`` against an explicit ``api=`` (goal: none
+more for an sk-cc-v2 key, one more for the others).
 
-Run:  python benchmarks/client.py [--rounds 300] [--bulk 1000] [--workers 8] [--api conat|v1]
+Run:  python benchmarks/client.py [--rounds 300] [--bulk 1000] [--workers 8] [--api conat|v1|ai]
 """
 
 from __future__ import annotations
@@ -78,25 +81,46 @@ def measure(ops: dict[str, dict[str, callable]], rounds: int) -> dict[str, dict[
     return times
 
 
+def detection_cost(host: str, key: str, api: str) -> str:
+    """Extra requests of a first call with api="auto" against the generation given, for a first
+    ping (conat's probe answer carries the server time, so it can stand for the ping) and a first
+    projects() (the probe is then one request more)."""
+    out = []
+    for name, first in (("ping", lambda c: c.ping()), ("projects", lambda c: c.projects())):
+        calls = {}
+        for which in ("auto", api):
+            c = CoCalc(host=host, api_key=key, api=which)
+            first(c)
+            calls[which] = c._transport.calls
+            c.close()
+        out.append(f"first {name}: {calls['auto'] - calls[api]}")
+    return ", ".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--bulk", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--bulk-repeats", type=int, default=4)
-    ap.add_argument("--api", choices=["conat", "v1"], default="conat")
+    ap.add_argument("--api", choices=["conat", "v1", "ai"], default="conat")
     args = ap.parse_args()
 
     with LocalServer(api=args.api, start_delay=0.05) as srv:
         key, host = srv.api_key, srv.url
+        print(f"detection on first use ({args.api}), extra requests: {detection_cost(host, key, args.api)}")
         cc = CoCalc(host=host, api_key=key, api=args.api)
-        p = cc.create_project("benchmark", start=True)
+        if args.api == "ai":  # a project the key creates is not in its allowed list: the key's own project
+            p = cc.project(srv.project_id)
+            p.start()
+        else:
+            p = cc.create_project("benchmark", start=True)
         pid = p.project_id
         p.write("bench/read.txt", "hello world\n" * 10)
         content = "x" * 1000
         s = raw_session(key)
 
-        if args.api == "conat":
+        if args.api in ("conat", "ai"):
             hub, proj = f"{host}/api/conat/hub", f"{host}/api/conat/project"
             raw = {
                 # the same bodies this client sends (bridge timeout, exec timeout, err_on_exit)
@@ -163,7 +187,7 @@ def main() -> None:
         # ---------------------------------------------------------------- bulk
         n, w = args.bulk, args.workers
         bulk_session = raw_session(key, pool=w + 2)
-        if args.api == "conat":
+        if args.api in ("conat", "ai"):
             def raw_write(i: int) -> None:
                 raw_call(bulk_session, f"{host}/api/conat/project",
                          {"name": "system.writeTextFileToProject", "project_id": pid,
