@@ -424,6 +424,9 @@ def _html_error(status: int, content: bytes, endpoint: str, host: str) -> CoCalc
     if m:
         title = " ".join(m.group(1).split())[:80]
     page = f"an HTML page{f' ({title!r})' if title else ''}"
+    if status == 413:  # Express' (or a proxy's) page for a body over its limit: permanent for this content
+        return InvalidRequest(f"{host} refused the request as too large (HTTP 413, {page})", status=status,
+                              endpoint=endpoint, hint="Send less per call (cc.max_write_bytes is the largest write)")
     if status == 404:
         err: CoCalcError = NotFound(f"{host} has no such API endpoint: it answered {page}", status=status,
                                     endpoint=endpoint,

@@ -178,3 +178,15 @@ def test_the_panel_lists_projects_without_a_call_per_row(cocalc_server):
     before = cc._transport.calls
     rows = project_rows(ps)
     assert cc._transport.calls == before and any(r["project_id"] == cocalc_server.project_id for r in rows)
+
+
+def test_cocalc_ai_reads_ten_megabytes_per_request(cocalc_server):
+    cc = client(cocalc_server)
+    assert cc.max_write_bytes > 10_000_000  # express.json({limit: "10mb"}), not conat's 1 MB
+    p = cc.project(cocalc_server.project_id)
+    big = "z" * 3_000_000
+    p.write("big-ai.txt", big)
+    assert p.read("big-ai.txt") == big
+    with pytest.raises(E.InvalidRequest) as info:
+        p.write("too-big.txt", "z" * (cc.max_write_bytes + 100_000))
+    assert "try again" not in one_line(info.value).lower()

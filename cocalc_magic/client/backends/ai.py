@@ -18,13 +18,14 @@ from typing import Any, NoReturn
 from ...errors import (AuthenticationError, CoCalcError, NotFound, NotSupported, PermissionDenied, ProtocolError,
                        ServerTimeout)
 from ..models import Account, Identity, KernelSpec, UserInfo, parse_time
-from .base import kernel_specs, names
+from .base import ENVELOPE, kernel_specs, names
 from .conat import HUB, ConatBackend
 
 KEY_PREFIXES = ("sk-cc-v2.", "sk-cocalc-v2.")  # api-keys.ts parses the older prefix too
 STOPPED = re.compile(r"operation has timed out subject:project\.([0-9a-f-]{36})\.api")  # a stopped project
 BRIDGE_PING_MS = 3000
 ALL_PROJECTS = 100_000
+AI_LIMIT = 10 * 1024 * 1024  # http-api/lib/router.ts: express.json({ limit: "10mb" })
 RECENT_PROJECTS = 50  # projects/get's default limit  # a running project answers system.ping at once; a stopped one only times out
 
 # what the magics need, and which capability each needs (api-key-scope.ts, http-api-key-policy.ts)
@@ -75,6 +76,8 @@ def not_supported(what: str, endpoint: str | None = None) -> NoReturn:
 
 class AiBackend(ConatBackend):
     api = "ai"
+    body_limit = AI_LIMIT
+    max_write_bytes = AI_LIMIT - ENVELOPE
     makes_signin_tokens = False  # no API call signs a browser in (the panel renders the file itself)
     starts_on_bridge = False  # the project bridge never starts a project: start it through v2 first
 

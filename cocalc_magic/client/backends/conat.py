@@ -47,7 +47,8 @@ SLACK = 5.0  # seconds the HTTP wait exceeds the bridge's own wait, so the bridg
 
 class ConatBackend(Backend):
     api = "conat"
-    max_write_bytes = CURRENT_LIMIT - ENVELOPE
+    body_limit = CURRENT_LIMIT  # bytes the server reads per request (a larger body is refused before sending)
+    max_write_bytes = body_limit - ENVELOPE
 
     # -- raw calls ----------------------------------------------------------------
     def hub(self, name: str, *args: Any, idempotent: bool = False, timeout: float | None = None,
@@ -67,7 +68,7 @@ class ConatBackend(Backend):
             body["project_id"] = project_id
         endpoint = f"{bridge} {name}"
         reply = self.t.post(bridge, body, endpoint=endpoint, idempotent=idempotent, timeout=timeout + SLACK,
-                            limit=CURRENT_LIMIT)
+                            limit=self.body_limit)
         return reply.data if raw else self.check(reply.data, endpoint, reply.status)
 
     def probe(self) -> Any:
@@ -78,7 +79,7 @@ class ConatBackend(Backend):
 
     def v2(self, path: str, body: dict[str, Any], *, idempotent: bool = False) -> Any:
         endpoint = f"/api/v2/{path}"
-        reply = self.t.post(endpoint, body, endpoint=endpoint, idempotent=idempotent, limit=CURRENT_LIMIT)
+        reply = self.t.post(endpoint, body, endpoint=endpoint, idempotent=idempotent, limit=self.body_limit)
         return self.check(reply.data, endpoint, reply.status)
 
     # -- embedding --------------------------------------------------------------
