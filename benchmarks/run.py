@@ -64,8 +64,8 @@ def raw_call(url: str, key: str, project_id: str, api: str, backend):
     def call():
         opts, _token, _limit, wait = request(backend.jupyter_limits, "1+1")
         if api == "v1":
-            body = {**{k: opts[k] for k in ("input", "kernel", "history", "path")}, "project_id": project_id,
-                    "noCache": True}
+            body = {**{k: opts[k] for k in ("input", "kernel", "history", "path") if k in opts},
+                    "project_id": project_id, "noCache": True}
             out = s.post(url + "/api/v2/jupyter/execute", data=json.dumps(body), timeout=wait).json()["output"]
         else:
             body = {"name": "system.jupyterExecute", "args": [opts], "project_id": project_id,
