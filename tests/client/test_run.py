@@ -91,3 +91,11 @@ def test_cells_run_in_the_home_or_in_path(p, cocalc_server):
     p.write("sub/data.txt", "42")
     assert p.run("import os; os.getcwd()").text == repr(home) + "\n"
     assert p.run("open('data.txt').read()", path="sub").text == "'42'\n"
+
+
+def test_output_cut_by_the_server_is_said(p):
+    r = p.run("print('x' * 1_100_000)")
+    assert r.ok and len(r.stdout) < 1_100_000
+    assert r.notes == ["The server cut this cell's output: Output truncated since it exceeded the cell output limit "
+                       "of 1000000 characters (CoCalc's Jupyter API limit; nothing more was sent)."]
+
