@@ -116,3 +116,10 @@ def test_v1_era_jupyter(cocalc_server, api):
     assert out["output"] == [{"data": {"text/plain": "2"}}] and out["success"] is True and "created" in out
     out = post("/api/v2/jupyter/kernels", {"project_id": pid})
     assert out["success"] is True and [k["name"] for k in out["kernels"]] == ["python3"]
+
+
+def test_a_kernel_that_dies_is_an_error(api, pid):
+    out = api.project(pid, "system.jupyterExecute", {"kernel": "python3", "input": "import os; os._exit(3)"},
+                      timeout=60000)
+    assert out["error"].startswith("Error: Kernel last exited with code 3.")
+    assert run(api, pid, input="1+1") == [{"data": {"text/plain": "2"}}]  # the next call has a fresh kernel

@@ -146,8 +146,8 @@ class Kernel:
                 else:
                     self.kill()
                     break
-            if not self.alive():
-                break  # "kernel crashed": what came so far
+            if not self.alive():  # "kernel crashed": CoCalc throws the kernel's failedError
+                raise KernelFailed(self._exit_text(os.path.join(self.tmp or "", "kernel.log")))
             if not idle:
                 try:
                     msg = await self.kc.get_iopub_msg(timeout=0.2)
