@@ -333,3 +333,21 @@ def test_an_edit_made_in_the_project_during_the_sync_is_not_overwritten(side: Si
     assert side.rget("shared.txt") == b"edited in the project meanwhile\n"
     again = side.sync()  # both sides changed it: a conflict, both versions kept
     assert again.conflicts == ["shared.txt"] and (side.local / "shared.txt").read_text() == "v2 here\n"
+
+
+def test_a_large_file_edited_in_the_project_during_the_sync_is_not_overwritten(side: Side, monkeypatch):
+    from cocalc_magic.client.sync import transfer
+
+    side.put("big.bin", os.urandom(300_000))
+    side.sync()
+    side.put("big.bin", os.urandom(300_000))
+    real = transfer.still_holds
+
+    def edited_first(p, path, sha):
+        side.p.write(path, "edited in the project meanwhile\n")
+        return real(p, path, sha)
+
+    monkeypatch.setattr(transfer, "still_holds", edited_first)
+    r = side.sync()
+    assert not r.uploaded and "not overwritten" in r.errors["big.bin"]
+    assert side.rget("big.bin") == b"edited in the project meanwhile\n"

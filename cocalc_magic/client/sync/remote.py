@@ -73,6 +73,27 @@ exit 0
 """.strip()
 
 
+# $1: a path relative to HOME; $2: the sha it must hold ("-": it must be absent). Exit 3 if not.
+GUARD_SCRIPT = r"""
+cd ~ || exit 6
+if [ "$2" = "-" ]; then
+  if [ -e "$1" ] || [ -L "$1" ]; then exit 3; fi
+  exit 0
+fi
+h=$(sha256sum < "$1" 2>/dev/null); h=${h%% *}
+[ "$h" = "$2" ] || exit 3
+""".strip()
+
+
+def still_holds(p: Any, path: str, sha: str | None) -> bool:
+    """Whether the project's ``path`` still holds ``sha`` (None: is still absent), asked just
+    before a file is written there alone, so that an edit made since the listing is kept."""
+    res = p.exec("bash", "-c", GUARD_SCRIPT, "cocalc-sync", path, sha or "-", timeout=LIST_TIMEOUT)
+    if res.exit_code not in (0, 3):
+        raise CommandFailed(f"checking {path} in the project failed: {_last_line(res)}", result=res)
+    return res.exit_code == 0
+
+
 class OutsideHome(ValueError):
     """The project folder resolves to a place outside the project's home."""
 

@@ -268,7 +268,7 @@ class _Run:
 
     def _transfer(self, s: Step, limit: int) -> None:
         if s.op == "upload":
-            upload(self.p, self.pair.local(s.path), self.pair.remote(s.dest), s.sha or "", limit)
+            upload(self.p, self.pair.local(s.path), self.pair.remote(s.dest), s.sha or "", limit, self._remote_sha(s))
         else:
             download(self.p, self.pair.remote(s.path), self.pair.local(s.dest), s.sha or "", s.mode,
                      self._expect(s))

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import CoCalcError, InvalidRequest
 from .local import sha256_file, unchanged, write_file
+from .remote import still_holds
 
 # Read straight as bytes (skipping the text read that would come back garbled).
 BINARY_SUFFIXES = frozenset(
@@ -33,8 +34,9 @@ def is_text(data: bytes) -> str | None:
     return None if "\x00" in text else text
 
 
-def upload(p: Any, local: Path, remote: str, sha: str, limit: int) -> None:
-    """Send ``local`` (still holding ``sha``) to ``remote`` in the project."""
+def upload(p: Any, local: Path, remote: str, sha: str, limit: int, expect: str | None) -> None:
+    """Send ``local`` (still holding ``sha``) to ``remote`` in the project, which must still hold
+    ``expect`` (what the listing saw there; None: absent)."""
     data = local.read_bytes()
     if hashlib.sha256(data).hexdigest() != sha:
         raise NotSynced("changed here while syncing; the next sync takes the new version")
@@ -45,6 +47,8 @@ def upload(p: Any, local: Path, remote: str, sha: str, limit: int) -> None:
         raise InvalidRequest(
             f"{len(data):,} bytes{enc}, more than the {limit:,} bytes this server takes in one write: "
             "not synced (copy it another way, e.g. fetch it from inside the project)")
+    if not still_holds(p, remote, expect):
+        raise NotSynced("changed in the project while syncing: not overwritten; the next sync compares again")
     if text is not None:
         p.write(remote, text)
     else:
