@@ -553,6 +553,11 @@ function render({ model, el }) {
   // which works when the browser's CoCalc cookie from an earlier sign-in still applies.
   send({ kind: "hello", origin: window.location.origin });
   const opened = model.get("opened") || {};
+  if (opened.view === "rendered") {
+    // the read-only page is never saved with the notebook: it needs the kernel to read the file
+    placeholder.textContent = `Read-only view of ${opened.path}: run the cell again to show it.`;
+    setFile(opened.path, opened.new_tab_url, "Open in CoCalc ↗");
+  }
   if (opened.kiosk_url) {
     fallback = later(() => {
       fallback = null;

@@ -417,7 +417,7 @@ class CoCalcPanel(anywidget.AnyWidget):
                 self.refresh()
             elif kind == "reload":
                 self.reload()
-            elif kind == "closeall" and self._counts(view):  # the read-only view's Close all button
+            elif kind == "closeall":  # the read-only view's Close all button (in any view)
                 self.closeall()
             elif kind == "select":
                 self.select(content.get("project_id", ""), content.get("path", ""))

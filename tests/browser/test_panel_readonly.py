@@ -77,6 +77,8 @@ CELLS = [
     # 3, 4: protocol calls; their replies show below each cell
     "admin.open(os.environ['ADMIN_PID'], 'analysis.ipynb')",
     "admin.closeall()",
+    # 5: the user's panel shown a second time: the new view gets the page from memory
+    "user",
 ]
 
 
@@ -119,8 +121,15 @@ def run(request, browser, tmp_path_factory):
                 ctx.close()
 
 
-def _root(page, i: int):
-    return page.locator(".ccp-root").nth(i)
+def _root(page, cell: int):
+    """The panel shown in the output of ``cell``."""
+    return page.locator(".jp-Cell").nth(cell).locator(".ccp-root")
+
+
+def _click(button) -> None:
+    """Click a panel button after scrolling it to the middle: Lab's tab bar covers the top rows."""
+    button.evaluate("b => b.scrollIntoView({block: 'center'})")
+    button.click()
 
 
 def _output(page, cell: int):
@@ -134,7 +143,7 @@ def test_rendered_view_shows_the_notebook_with_its_image(run):
     root = _root(page, 0)
     view = root.locator("iframe.ccp-view")
     expect(view).to_be_visible(timeout=60_000)
-    frame = page.frame_locator("iframe.ccp-view").first
+    frame = root.frame_locator("iframe.ccp-view")
     img = frame.locator("img[src^='data:image/png']")
     expect(img).to_be_visible(timeout=30_000)
     assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [480, 240]  # decoded, not a broken icon
@@ -167,18 +176,22 @@ def test_rendered_view_shows_the_notebook_with_its_image(run):
 def test_refresh_reads_the_file_again(run):
     page, srv, pid = run["page"], run["srv"], run["pid"]
     srv.ctx.store.home(pid).joinpath("plot.ipynb").write_text(PLOT.replace("points-5e2a: 12", "points-5e2a: 13"))
-    _root(page, 0).locator(".ccp-btn-reload").click()
-    expect(page.frame_locator("iframe.ccp-view").first.locator("text=points-5e2a: 13")).to_be_visible(timeout=30_000)
+    _click(_root(page, 0).locator(".ccp-btn-reload"))
+    expect(_root(page, 0).frame_locator("iframe.ccp-view").locator("text=points-5e2a: 13")).to_be_visible(timeout=30_000)
+    run_cell(page, 5)  # shown again: the second view shows the same page at once
+    expect(_root(page, 5).frame_locator("iframe.ccp-view").locator("text=points-5e2a: 13")).to_be_visible(timeout=30_000)
+    expect(_root(page, 5).locator(".ccp-openfile")).to_have_text("plot.ipynb")
 
 
 def test_close_all_closes_the_read_only_view(run):
     page = run["page"]
     root = _root(page, 0)
-    root.locator(".ccp-btn-closeall").click()
+    _click(root.locator(".ccp-btn-closeall"))
     expect(root.locator(".ccp-openfile")).to_have_text("No file open", timeout=20_000)
     expect(root.locator(".ccp-newtab")).to_be_hidden()
     expect(root.locator("iframe.ccp-view")).to_be_hidden()
     expect(root.locator(".ccp-status")).to_have_text("Closed plot.ipynb (the read-only view).")
+    expect(_root(page, 5).locator(".ccp-openfile")).to_have_text("No file open")  # every view of the panel
     assert kernel_json(page, "user.opened") == {}
 
 
@@ -186,7 +199,7 @@ def test_admin_key_keeps_the_live_kiosk_and_replies_show_below_the_cell(run):
     page = run["page"]
     run_cell(page, 2)
     run_cell(page, 3)
-    root = _root(page, 1)
+    root = _root(page, 2)
     frame = page.frame_locator(".ccp-frame").first
     expect(frame.locator(".cocalc-cell").first).to_be_visible(timeout=60_000)
     expect(root.locator("iframe.ccp-view")).to_have_count(0)
@@ -198,7 +211,7 @@ def test_admin_key_keeps_the_live_kiosk_and_replies_show_below_the_cell(run):
 
 def test_closeall_closes_the_file_and_the_labels_follow(run):
     page = run["page"]
-    root = _root(page, 1)
+    root = _root(page, 2)
     run_cell(page, 4)
     expect(_output(page, 4).locator(".ccp-reply")).to_have_text("CoCalc: all files are closed.", timeout=30_000)
     expect(page.frame_locator(".ccp-frame").first.locator(".cocalc-cell")).to_have_count(0)
