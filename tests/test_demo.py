@@ -1,4 +1,5 @@
-"""``cocalc-magic demo``: the printed JupyterLab URL answers, and Ctrl-C leaves nothing running."""
+"""``cocalc-magic demo``: the printed JupyterLab URL answers, the notebooks are kept where the banner
+says, and Ctrl-C leaves nothing running."""
 
 from __future__ import annotations
 
@@ -41,9 +42,14 @@ def test_demo_serves_the_tour_and_ctrl_c_stops_everything(tmp_path, isolated_env
             assert resp.status == 200
         ports = [int(lab.group(1)), int(server.group(1))]
         assert all(_port_open(p) for p in ports)
+        kept = tmp_path / "cocalc-demo"
+        assert f"Notebooks: copied to {kept} (kept: edits stay after Ctrl-C" in text
+        (kept / "01-tour.ipynb").write_text((kept / "01-tour.ipynb").read_text() + " ")  # the user's edit
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
         assert not any(_port_open(p) for p in ports)
+        assert (kept / "01-tour.ipynb").read_text().endswith(" ")  # still there after Ctrl-C
+        assert f"Your notebooks are in {kept}." in proc.stdout.read()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,6 +1,9 @@
-"""The notebooks are documentation that runs: nbmake executes each against a local server of
-each API generation, the tour runs through ``cocalc-magic demo --check``, and the files are
-stored without outputs."""
+"""The notebooks are documentation that runs: each runs against a local server of each API
+generation twice in a row in one kernel (a second *Run All*) and once more in a new kernel (after
+*Restart Kernel*), without an error, and the second and third runs create nothing new. The tour
+also runs through ``cocalc-magic demo --check``, and the files are stored without outputs.
+
+Notebooks run through nbclient here (no notebook plugin loaded at every pytest start-up)."""
 
 from __future__ import annotations
 
@@ -19,22 +22,71 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_notebooks_are_stored_without_outputs():
     assert [p.name for p in NOTEBOOKS] == ["01-tour.ipynb", "02-embedding.ipynb", "03-classroom.ipynb"]
     for path in NOTEBOOKS:
-        for cell in json.loads(path.read_text())["cells"]:
+        nb = json.loads(path.read_text())
+        assert nb["nbformat"] == 4
+        for cell in nb["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
 
 
+def snapshot(srv) -> dict:
+    """What a run can create: accounts, projects, and the files in every project's home."""
+    store = srv.ctx.store
+    homes = srv.data_dir / "projects"
+    return {
+        "accounts": sorted(r["account_id"] for r in store.query("SELECT account_id FROM accounts")),
+        "projects": sorted(r["project_id"] for r in store.query("SELECT project_id FROM projects")),
+        "files": sorted(str(p.relative_to(homes)) for p in homes.rglob("*") if p.is_file())
+        if homes.exists() else [],
+    }
+
+
+def run_all(client, nb) -> list[str]:
+    """Run every cell as *Run All* does (stop at the first unexpected error); the errors seen."""
+    from nbclient.exceptions import CellExecutionError
+
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                return [f"cell {index}: {str(exc).strip().splitlines()[-1]}"]
+    return []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("api", ["v1", "conat"])
-def test_notebooks_run_against_the_local_server(api, tmp_path, isolated_env):
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
+def test_notebook_runs_twice_and_after_a_restart(name, api, tmp_path, isolated_env):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from cocalc_magic.demo import ipc_kernel
+    from cocalc_magic.server import LocalServer
+
     work = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbmake", "--nbmake-timeout=300", "-q", "-p", "no:cacheprovider", str(work)],
-        cwd=tmp_path, env={**isolated_env, "COCALC_LOCAL_API": api}, capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "3 passed" in result.stdout
+    srv = LocalServer(data_dir=tmp_path / "server", api=api, demo=True, allow_http_parents=True).start()
+    env = {**isolated_env, **srv.env(), "COCALC_LOCAL_API": api}
+    try:
+        states, errors = [], []
+        for kernel in ("first", "restarted"):
+            nb = nbformat.read(work / name, as_version=4)
+            client = NotebookClient(nb, timeout=300, kernel_name="python3", config=ipc_kernel(tmp_path / kernel),
+                                    resources={"metadata": {"path": str(work)}})
+            with client.setup_kernel(env=env, cwd=str(work)):
+                for _ in range(2 if kernel == "first" else 1):
+                    errors += run_all(client, nb)
+                    states.append(snapshot(srv))
+        assert errors == [], errors
+        first, *again = states
+        for later in again:
+            for what in first:
+                assert later[what] == first[what], f"a later run of {name} made new {what}: " \
+                    f"{sorted(set(later[what]) - set(first[what]))}"
+    finally:
+        srv.stop()
 
 
 @pytest.mark.slow
@@ -49,4 +101,6 @@ def test_demo_check_summarises_every_step(tmp_path, isolated_env):
                  "%cocalc exec python3 hello.py", "%cocalc open notes.md"):
         assert step in out, step
     assert "pong" in out.lower() and "hello from the project" in out
-    assert "[ERR]" not in out and "[err]" in out and out.splitlines()[-1].startswith("all ")
+    assert "[FAILED]" not in out and "[expected error] %cocalc read no/such/file.txt" in out
+    assert out.splitlines()[-1].startswith("all ")
+    assert "WARNING" not in result.stderr and "without encryption" not in result.stderr, result.stderr

@@ -229,8 +229,13 @@ class CoCalc:
             self._unreadable.add(project_id)
             return None
 
-    def project(self, ref: "str | Project | ProjectInfo") -> "Project":
-        """A project by id, exact title, or unique title prefix (case-insensitive as a fallback)."""
+    def project(self, ref: "str | Project | ProjectInfo", create: bool = False) -> "Project":
+        """A project by id, exact title, or unique title prefix (case-insensitive as a fallback).
+
+        ``create=True`` gets or creates by exact title: the project titled ``ref`` (the most recently
+        edited one if several are), else a new project with that title. A notebook that runs twice
+        thus works on one project.
+        """
         if isinstance(ref, Project):
             return ref
         if isinstance(ref, ProjectInfo):
@@ -254,6 +259,13 @@ class CoCalc:
                 raise
             return Project(self, row["project_id"], row["title"])
         rows = [r for r in self._b.list_projects(True) if not r["deleted"]]
+        if create:
+            exact = [r for r in rows if r["title"] == ref]
+            if not exact:
+                return self.create_project(ref)
+            epoch = datetime.fromtimestamp(0, tz=timezone.utc)
+            row = max(exact, key=lambda r: r["last_edited"] or r["created"] or epoch)
+            return Project(self, row["project_id"], row["title"])
         for matcher in (
             lambda r: r["title"] == ref,
             lambda r: r["title"].lower() == ref.lower(),
@@ -284,6 +296,7 @@ class CoCalc:
         """Create a project (and start it, waiting until it runs, when ``start``)."""
         pid = self._b.create_project(title, description, False)
         p = Project(self, pid, title)
+        p.created = True
         if start:
             p.start(wait=True)
         return p

@@ -350,6 +350,17 @@ class MapResult(list):
             text += f"; {len(self.errors)} failed (first: item {i} {item!r}: {exc})"
         return text
 
+    def report(self, done: str = "done", label: Callable[[Any], str] = str) -> str:
+        """'28 of 30 done; 2 failed:' then one line per failure: the item (``label(item)``) and its
+        error's class and one-line message. What a notebook prints after a bulk step."""
+        ok = len(self) - len(self.errors)
+        head = f"{ok} of {len(self)} {done}"
+        if not self.errors:
+            return head
+        lines = [f"{head}; {len(self.errors)} failed:"]
+        lines += [f"  {label(item)}: {type(exc).__name__}: {' '.join(str(exc).split())}" for _, item, exc in self.errors]
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         if not self.errors:
             return f"MapResult({list.__repr__(self)})"

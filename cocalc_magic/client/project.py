@@ -39,6 +39,8 @@ DEFAULT_START_TIMEOUT = 120.0
 class Project:
     """A handle on one project: files, commands, life cycle. Cheap to make; holds no connection."""
 
+    created = False  # True on the handle cc.create_project (or project(..., create=True)) made it for
+
     def __init__(self, client: CoCalc, project_id: str, title: str | None = None) -> None:
         self.client = client
         self.project_id = project_id

@@ -14,7 +14,13 @@ from .run import RunMagics
 
 
 def load_ipython_extension(ip) -> None:
-    """``%load_ext cocalc_magic``: register the magics, their %config and their completers."""
+    """``%load_ext cocalc_magic``: register the magics, their %config and their completers.
+
+    Once per shell: after the auto-load (which registers them without the extension manager), a
+    notebook's own ``%load_ext cocalc_magic`` is a silent no-op that keeps the magics' state.
+    """
+    if "CoCalcMagics" in ip.magics_manager.registry:
+        return
     magics = CoCalcMagics(shell=ip)
     ip.register_magics(magics)
     ip.register_magics(RunMagics(shell=ip, main=magics))

@@ -23,7 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "login": "ask for an API key (or --email: a password) and save it for this machine",
     "logout": "forget the saved credentials",
     "projects": "your projects, newest first (--all: not only the recent ones; TEXT filters)",
-    "use": "make PROJECT the default project for what follows",
+    "use": "make PROJECT the default project for what follows (--create: create it if missing)",
     "create": "create a project (--start starts it)",
     "start": "start a project and wait until it runs",
     "stop": "stop a project",
@@ -133,6 +133,8 @@ def build_parser(name: str) -> MagicParser:
         p.add_argument("text", nargs="*", metavar="TEXT", help="show only projects whose title contains TEXT")
     elif name == "use":
         p.add_argument("ref", nargs="+", metavar="PROJECT", help="project id, title or unique title prefix")
+        p.add_argument("--create", action="store_true",
+                       help="get or create: the project with exactly this title, created if there is none")
     elif name == "create":
         p.add_argument("title", nargs="+", metavar="TITLE", help="title of the new project")
         p.add_argument("--description", default="", help="description of the new project")

@@ -19,7 +19,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Unicode, observe
 
 # Small and pure (no client, no network): imported with the extension, so that a call pays no import.
 from . import args as A, transfer as T
-from .display import CoCalcMagicError, Listing, MaskedToken, clock_text, result_fate, scrub
+from .display import CoCalcMagicError, Listing, MaskedToken, clock_text, magic_hint, result_fate, scrub
 from .run import RunSubcommands
 from .settings_cache import SettingsCache
 
@@ -73,7 +73,7 @@ class CoCalcMagics(RunSubcommands, Magics):
         """The cached ``CoCalc``; rebuilt when host, key, api or timeout change."""
         s = self.settings()
         if not s.api_key:
-            raise CoCalcMagicError(f"No CoCalc API key for {s.host}: {_lower('no_key')}.")
+            raise CoCalcMagicError(f"No CoCalc API key for {s.host}: {magic_hint('no_key')}.")
         key = (s.host, s.api_key, self.api, s.timeout)
         if self._client_key is not None and key[:2] != self._client_key[:2]:
             self._titles, self._titles_at = [], 0.0  # another server or account: other projects
@@ -93,7 +93,7 @@ class CoCalcMagics(RunSubcommands, Magics):
             ref = self.settings().project
             if not ref:
                 raise CoCalcMagicError(
-                    f"No project given and no default project: {_lower('default_project')}.")
+                    f"No project given and no default project: {magic_hint('default_project')}.")
         return self._call(lambda: cc.project(ref), f"project {ref!r}")
 
     # ------------------------------------------------------------------ calls, errors, Ctrl-C
@@ -207,10 +207,15 @@ class CoCalcMagics(RunSubcommands, Magics):
 
     def _do_use(self, a):
         cc = self.client()
-        p = self._project(cc, " ".join(a.ref))
+        ref = " ".join(a.ref)
+        if a.create:  # get or create by exact title: a notebook run twice uses one project
+            p = self._call(lambda: cc.project(ref, create=True), f"project {ref!r}")
+        else:
+            p = self._project(cc, ref)
         self._used_project = p.project_id
         self._remember_titles([p.title])
-        print(f"Default project: {p.title} ({p.project_id})")
+        print(f"{'Created project' if p.created else 'Default project:'} {p.title} ({p.project_id})"
+              f"{'; it is the default project from now on' if p.created else ''}")
         return None
 
     def _do_create(self, a):
@@ -407,14 +412,6 @@ class CoCalcMagics(RunSubcommands, Magics):
             return A.complete(event.text_until_cursor, event.symbol, self.project_titles)
         except Exception:
             return []
-
-
-def _lower(hint_id: str) -> str:
-    """The magics' hint ``hint_id``, continuing a sentence after a colon (imported on this error path)."""
-    from .. import hints
-
-    hint = hints.text(hint_id, "magic")
-    return hint[:1].lower() + hint[1:]
 
 
 def _coc_error() -> type:

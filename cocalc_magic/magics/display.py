@@ -206,3 +206,11 @@ def _next_op(code, lasti: int) -> tuple[str, int]:
         if ins.offset > lasti:
             return ins.opname, ins.arg or 0
     return "", 0
+
+
+def magic_hint(hint_id: str) -> str:
+    """The magics' wording of hint ``hint_id``, continuing a sentence after a colon."""
+    from ..hints import text
+
+    hint = text(hint_id, "magic")
+    return hint[:1].lower() + hint[1:]

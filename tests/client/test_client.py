@@ -91,6 +91,26 @@ def test_ambiguous_and_missing_refs(cc):
         cc.project(str(uuid.uuid4()))
 
 
+def test_get_or_create_by_exact_title(cc):
+    title = f"Once {uuid.uuid4().hex[:6]}"
+    first = cc.project(title, create=True)
+    again = cc.project(title, create=True)
+    assert first.created and not again.created and again == first and again.title == title
+    assert [p.project_id for p in cc.projects(all=True, search=title)] == [first.project_id]
+    prefix = cc.project(title[:-1], create=True)  # exact titles only: a prefix is another project
+    assert prefix.created and prefix != first
+
+
+def test_equal_titles_advise_the_project_id_and_get_or_create_picks_one(cc):
+    title = f"Same {uuid.uuid4().hex[:6]}"
+    older, newer = cc.create_project(title), cc.create_project(title)
+    with pytest.raises(E.InvalidRequest) as info:
+        cc.project(title)
+    assert str(info.value).endswith("Use the project id, e.g. cc.project('<project_id>') with one of the ids above")
+    assert info.value.line("magic").endswith("Use the project id, e.g. -p <project_id> with one of the ids above")
+    assert cc.project(title, create=True) in (older, newer)
+
+
 def test_write_read_exists_listing(proj):
     proj.write("notes/hello.txt", "Hello ünïcödé\nline 2\n")
     assert proj.read("notes/hello.txt") == "Hello ünïcödé\nline 2\n"

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 PROBE = ("ip = get_ipython(); print('has %cocalc:', 'cocalc' in ip.magics_manager.magics['line'], "
-         "'loaded:', 'cocalc_magic' in ip.extension_manager.loaded)")
+         "'loaded:', 'CoCalcMagics' in ip.magics_manager.registry)")
 
 KERNEL_SCRIPT = textwrap.dedent("""
     import nbformat
@@ -89,3 +89,12 @@ def test_installed_copy_is_the_one_used(venv, tmp_path):
     out = subprocess.run([str(venv / "bin" / "python"), "-c", "import cocalc_magic; print(cocalc_magic.__file__)"],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=_env(tmp_path))
     assert out.stdout.strip().startswith(str(venv))
+
+
+def test_load_ext_after_the_autoload_prints_nothing(venv, tmp_path):
+    code = "%load_ext cocalc_magic\n%cocalc use --help"
+    out = subprocess.run([str(venv / "bin" / "python"), "-m", "IPython", "--no-banner", "-c", code],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: %cocalc use"), out.stdout  # nothing before it: no "already loaded"
+    assert "already loaded" not in out.stdout + out.stderr

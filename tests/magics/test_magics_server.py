@@ -291,6 +291,16 @@ def test_unknown_project(ip, srv):
     assert_one_line_error(run(ip, "%cocalc use no-such-project-xyz"), "NotFound")
 
 
+def test_use_create_gets_or_creates(ip, srv, cc):
+    title = uniq("Use create")
+    r = run(ip, f'%cocalc use "{title}" --create')
+    p = cc.project(title)
+    assert r.ok and r.stdout == f"Created project {title} ({p.project_id}); it is the default project from now on\n"
+    r = run(ip, f'%cocalc use "{title}" --create')
+    assert r.ok and r.stdout == f"Default project: {title} ({p.project_id})\n"
+    assert len(cc.projects(all=True, search=title)) == 1
+
+
 def test_ambiguous_project(ip, srv, cc):
     tag = uniq("amb")
     cc.create_project(f"{tag} one")

@@ -11,7 +11,11 @@ def _cocalc_magic_autoload():
 
         ip = get_ipython()
         if ip is not None and "cocalc_magic" not in ip.extension_manager.loaded:
-            ip.extension_manager.load_extension("cocalc_magic")
+            # Registered directly, not through the extension manager: a notebook's own
+            # `%load_ext cocalc_magic` then loads quietly instead of printing "already loaded".
+            import cocalc_magic
+
+            cocalc_magic.load_ipython_extension(ip)
     except Exception as exc:  # never break kernel start-up
         import sys
 
