@@ -45,6 +45,7 @@ from .models import (
 from .org import Org, all_orgs, create_org
 from .progress import Progress
 from .project import DEFAULT_START_TIMEOUT, Project
+from .titles import match_title
 from .transport import Transport
 
 log = logging.getLogger("cocalc_magic.client")
@@ -259,31 +260,10 @@ class CoCalc:
                 raise
             return Project(self, row["project_id"], row["title"])
         rows = [r for r in self._b.list_projects(True) if not r["deleted"]]
-        if create:
-            exact = [r for r in rows if r["title"] == ref]
-            if not exact:
-                return self.create_project(ref)
-            epoch = datetime.fromtimestamp(0, tz=timezone.utc)
-            row = max(exact, key=lambda r: r["last_edited"] or r["created"] or epoch)
-            return Project(self, row["project_id"], row["title"])
-        for matcher in (
-            lambda r: r["title"] == ref,
-            lambda r: r["title"].lower() == ref.lower(),
-            lambda r: r["title"].startswith(ref),
-            lambda r: r["title"].lower().startswith(ref.lower()),
-        ):
-            hits = [r for r in rows if matcher(r)]
-            if len(hits) == 1:
-                return Project(self, hits[0]["project_id"], hits[0]["title"])
-            if len(hits) > 1:
-                listed = ", ".join(f"{h['title']!r} ({h['project_id']})" for h in hits[:8])
-                more = f" and {len(hits) - 8} more" if len(hits) > 8 else ""
-                raise InvalidRequest(f"{ref!r} matches {len(hits)} projects: {listed}{more}",
-                                     hint="project_ambiguous")
-        known = ", ".join(repr(r["title"]) for r in rows[:8]) or "none"
-        raise NotFound(f"no project titled {ref!r} (or starting so); your projects: {known}"
-                       f"{' …' if len(rows) > 8 else ''}",
-                       hint="project_title")
+        row = match_title(rows, ref, create)
+        if row is None:  # create=True and no project has that title
+            return self.create_project(ref)
+        return Project(self, row["project_id"], row["title"])
 
     def default_project(self) -> "Project":
         """The project from the settings (argument, ``%config``, ``COCALC_PROJECT_ID``, ``use``)."""
