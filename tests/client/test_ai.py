@@ -190,3 +190,4 @@ def test_cocalc_ai_reads_ten_megabytes_per_request(cocalc_server):
     with pytest.raises(E.InvalidRequest) as info:
         p.write("too-big.txt", "z" * (cc.max_write_bytes + 100_000))
     assert "try again" not in one_line(info.value).lower()
+

@@ -338,3 +338,16 @@ def test_redirect_is_moved_and_not_followed(fault):
     assert "has moved to https://cocalc.example" in str(info.value) and info.value.status == 301
     assert info.value.location == "https://cocalc.example/api/conat/hub"
     assert fault.hits[HUB] == 1
+
+
+def test_a_launchpad_without_the_projects_routes_says_so(fault):
+    """cocalc.ai's code as a Launchpad mounts only its sign-in routes under /api/v2 (recorded with
+    LAUNCHPAD_V2_ROUTES_ONLY=1): /api/v2/projects/* is Express' 404 page there."""
+    fault.script("/api/v2/projects/get", reply_html(404, "Error"))
+    fault.script("/api/v2/projects/start", reply_html(404, "Error"))
+    cc = CoCalc(host=fault.url, api_key="sk-cc-v2.AAAAAAAAAAAAAAAA." + "B" * 43, retries=0)
+    for call in (cc.projects, lambda: cc.project("00000000-0000-4000-8000-000000000000").start()):
+        with pytest.raises(E.NotSupported) as info:
+            call()
+        assert "does not offer /api/v2/projects/" in str(info.value) and "try again" not in str(info.value).lower()
+        assert_one_line(info.value)

@@ -133,7 +133,18 @@ class AiBackend(ConatBackend):
 
     def v2(self, path: str, body: dict[str, Any], *, idempotent: bool = False, timeout: float | None = None) -> Any:
         endpoint = f"/api/v2/{path}"
-        reply = self.t.post(endpoint, body, endpoint=endpoint, idempotent=idempotent, timeout=timeout)
+        try:
+            reply = self.t.post(endpoint, body, endpoint=endpoint, idempotent=idempotent, timeout=timeout,
+                                limit=self.body_limit)
+        except NotFound as err:
+            if err.status != 404:
+                raise
+            # a self-hosted Launchpad started by its own launcher mounts only the auth routes of /api/v2
+            raise NotSupported(f"this server does not offer {endpoint} (a CoCalc Launchpad mounts only its sign-in "
+                               "routes there), so a key cannot list, start, stop or copy projects on it",
+                               status=404, endpoint=endpoint,
+                               hint="Do that in its web interface; on a running project p.exec, p.read and p.write "
+                                    "work with the project's id") from None
         return self.check(reply.data, endpoint, reply.status)
 
     # -- account ------------------------------------------------------------------------------
