@@ -125,7 +125,13 @@ def clean_html(fragment: str | bytes) -> str:
 
 
 def _exported(nb, name: str = "") -> str:
-    body, _resources = _exporter().from_notebook_node(nb, resources={"metadata": {"name": name}})
+    for cell in nb.cells:  # nbconvert raises on a Markdown image of a missing attachment: show the rest
+        if cell.get("cell_type") == "markdown" and "attachment:" in cell.get("source", ""):
+            have = cell.get("attachments") or {}
+            cell["source"] = re.sub(r"attachment:([^)\s]+)",
+                                    lambda m: m.group(0) if m.group(1) in have else f"#missing-attachment-{m.group(1)}",
+                                    cell["source"])
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": name}})
     return _with_head(body)
 
 

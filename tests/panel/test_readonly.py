@@ -69,6 +69,15 @@ def test_markdown_text_and_images():
     assert img.kind == "image" and f"data:image/png;base64,{base64.b64encode(PNG).decode()}" in img.html
 
 
+def test_a_missing_attachment_does_not_hide_the_notebook():
+    page = render("a.ipynb", notebook(STREAM, markdown="# Intro\n\n![diagram](attachment:gone.png)"))
+    assert page.kind == "notebook" and "mean = 4.5" in page.html and re.search(r"<h1[^>]*>Intro", page.html)
+    nb = json.loads(notebook(markdown="![diagram](attachment:d.png) ![gone](attachment:gone.png)"))
+    nb["cells"][0]["attachments"] = {"d.png": {"image/png": base64.b64encode(PNG).decode()}}
+    page = render("b.ipynb", json.dumps(nb))
+    assert f'src="data:image/png;base64,{base64.b64encode(PNG).decode()}"' in page.html  # the attachment there
+
+
 def test_what_cannot_be_shown_says_why():
     assert render("data.bin", b"\xff\xfe\x00\x01").note == "data.bin is a binary file"
     bad = render("broken.ipynb", "{not json")
