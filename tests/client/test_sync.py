@@ -351,3 +351,17 @@ def test_a_large_file_edited_in_the_project_during_the_sync_is_not_overwritten(s
     r = side.sync()
     assert not r.uploaded and "not overwritten" in r.errors["big.bin"]
     assert side.rget("big.bin") == b"edited in the project meanwhile\n"
+
+
+def test_a_permission_change_alone_travels_and_is_reported(side: Side):
+    side.put("run.sh", "#!/bin/sh\n")
+    side.sync()
+    os.chmod(side.local / "run.sh", 0o755)
+    assert side.sync(dry_run=True).uploaded == ["run.sh"]
+    r = side.sync()
+    assert r.uploaded == ["run.sh"] and "permissions only" in r.notes["run.sh"]
+    assert side.rmode("run.sh") == 0o755
+    side.rexec("chmod 700 {d}/run.sh")
+    r = side.sync()
+    assert r.downloaded == ["run.sh"] and stat.S_IMODE(os.stat(side.local / "run.sh").st_mode) == 0o700
+    assert not side.sync().changed

@@ -167,6 +167,7 @@ def _intent(d: Plan, r: SyncReport) -> SyncReport:
     """What a run would do (a dry run's report)."""
     slash = {"mkdir_remote", "mkdir_local", "rmdir_remote", "rmdir_local"}
     lists = {"upload": r.uploaded, "download": r.downloaded, "mkdir_remote": r.uploaded, "mkdir_local": r.downloaded,
+             "chmod_remote": r.uploaded, "chmod_local": r.downloaded,
              "delete_remote": r.deleted_remote, "rmdir_remote": r.deleted_remote,
              "delete_local": r.deleted_local, "rmdir_local": r.deleted_local}
     for s in [*d.transfers, *d.remote_ops, *d.local_ops]:
@@ -377,6 +378,9 @@ class _Run:
             elif s.op == "chmod_remote":
                 if ok:
                     self.state.set_file(s.path, Base(s.sha, s.sha, s.mode))
+                    if s.path not in self.r.uploaded:  # a permission change alone is a change too
+                        self.r.uploaded.append(s.path)
+                        self.r.notes[s.path] = f"permissions only (now {(s.mode or 0) & 0o7777:o})"
             elif s.op == "mkdir_remote":
                 if ok and s.path:
                     self.state.set_dir(s.path, True)
@@ -402,6 +406,8 @@ class _Run:
                     if unchanged(path, s.sha):
                         os.chmod(path, (s.mode or DEFAULT_MODE) & 0o7777)
                         self.state.set_file(s.path, Base(s.sha, s.sha, s.mode))
+                        self.r.downloaded.append(s.path)
+                        self.r.notes[s.path] = f"permissions only (now {(s.mode or 0) & 0o7777:o})"
                 elif s.op == "mkdir_local":
                     path.mkdir(parents=True, exist_ok=True)
                     self.state.set_dir(s.path, True)
