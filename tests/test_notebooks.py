@@ -30,14 +30,15 @@ def test_notebooks_are_stored_without_outputs():
 
 
 def snapshot(srv) -> dict:
-    """What a run can create: accounts, projects, and the files in every project's home."""
+    """What a run can create: accounts, projects, and the files in every project's home (not the
+    hidden state a project's kernel keeps, such as ~/.ipython's history journal)."""
     store = srv.ctx.store
     homes = srv.data_dir / "projects"
     return {
         "accounts": sorted(r["account_id"] for r in store.query("SELECT account_id FROM accounts")),
         "projects": sorted(r["project_id"] for r in store.query("SELECT project_id FROM projects")),
-        "files": sorted(str(p.relative_to(homes)) for p in homes.rglob("*") if p.is_file())
-        if homes.exists() else [],
+        "files": sorted(str(rel) for rel in (p.relative_to(homes) for p in homes.rglob("*") if p.is_file())
+                        if not any(part.startswith(".") for part in rel.parts)) if homes.exists() else [],
     }
 
 
