@@ -92,11 +92,14 @@ def _user(srv: LocalServer) -> tuple[str, str, str]:
     return account, key, pid
 
 
-@pytest.fixture(scope="module", params=["ai", "conat"])
+CASES = [("lab", "ai"), ("lab", "conat"), ("notebook", "ai")]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{a}-{g}" for a, g in CASES])
 def run(request, browser, tmp_path_factory):
     """The user's panel on ``param`` (ai: its first key and project; conat: a non-admin key), the
     admin's panel always on conat (the live kiosk)."""
-    api = request.param
+    app, api = request.param
     with LocalServer(data_dir=tmp_path_factory.mktemp("srv-readonly"), api="conat", demo=True,
                      allow_http_parents=True, start_delay=0.05) as srv, \
          (LocalServer(data_dir=tmp_path_factory.mktemp("srv-ai"), api="ai", allow_http_parents=True,
@@ -108,14 +111,14 @@ def run(request, browser, tmp_path_factory):
             _, key, pid = _user(srv)
         admin_pid = {p["title"]: p["project_id"] for p in srv.ctx.store.projects_of(srv.account_id)}["Demo: Data analysis"]
         env = {**srv.env(), "USER_HOST": usrv.url, "USER_KEY": key, "USER_PID": pid, "ADMIN_PID": admin_pid}
-        with jupyter_server("lab", {"readonly.ipynb": notebook_json(*CELLS)}, env=env) as jup:
+        with jupyter_server(app, {"readonly.ipynb": notebook_json(*CELLS)}, env=env) as jup:
             ctx = browser.new_context(viewport={"width": 1300, "height": 1100})
             page = ctx.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             try:
                 open_notebook(page, jup, "readonly.ipynb")
-                yield {"api": api, "srv": usrv, "pid": pid, "page": page, "errors": errors,
+                yield {"app": app, "api": api, "srv": usrv, "pid": pid, "page": page, "errors": errors,
                        "tmp": tmp_path_factory.mktemp("shots-readonly")}
             finally:
                 ctx.close()
@@ -169,7 +172,7 @@ def test_rendered_view_shows_the_notebook_with_its_image(run):
         expect(notice).to_contain_text("cocalc.ai")
     shot = root.screenshot(path=str(run["tmp"] / "panel-readonly.png"))
     # docs/panel-readonly.png (the ai run) is rewritten only on request or when missing, like docs/panel.png
-    if run["api"] == "ai" and (os.environ.get("COCALC_MAGIC_SCREENSHOTS") or not SCREENSHOT.exists()):
+    if (run["app"], run["api"]) == ("lab", "ai") and (os.environ.get("COCALC_MAGIC_SCREENSHOTS") or not SCREENSHOT.exists()):
         SCREENSHOT.write_bytes(shot)
 
 
@@ -220,4 +223,6 @@ def test_closeall_closes_the_file_and_the_labels_follow(run):
     expect(root.locator(".ccp-hint")).to_have_text("")
     assert kernel_json(page, "admin.opened") == {}
     assert "open: analysis.ipynb" not in kernel_json(page, "repr(admin)")
-    assert run["errors"] == []
+    # Notebook 7 logs one known harmless page error of its own (jupyter-mechanics.md §3.5)
+    known = "Cannot read properties of undefined (reading 'schema')"
+    assert [e for e in run["errors"] if not (run["app"] == "notebook" and e == known)] == []
