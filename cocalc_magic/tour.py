@@ -91,8 +91,10 @@ def _account(s: Any) -> str:
         ident = cc.whoami()
     except CoCalcError as err:
         return f"the key {mask(s.api_key)} (not checked: {err.message})"
-    if not ident.account_id:
+    if not ident.account_id and ident.project_id:
         return f"the project key of project {ident.project_id}"
+    if not ident.account_id:  # cocalc.ai tells a key nothing about its account
+        return f"the cocalc.ai key {ident.key_id or mask(s.api_key)}"
     try:
         names = cc.get_usernames([ident.account_id]).get(ident.account_id, {})
     except CoCalcError:
