@@ -15,7 +15,8 @@ _LAZY = {
 }
 _ERRORS = (
     "CoCalcError", "AuthenticationError", "PermissionDenied", "NotFound", "InvalidRequest",
-    "RateLimited", "ServerTimeout", "ServerError", "ProtocolError", "CoCalcConnectionError",
+    "RateLimited", "ServerTimeout", "ServerError", "ProtocolError", "CoCalcConnectionError", "NotSupported", "Moved",
+    "CommandFailed",
 )
 
 

@@ -281,3 +281,10 @@ def test_moved_lines():
     err = E.moved("http://127.0.0.1:5000", "http://127.0.0.1:6000/x?auth_token=secret", status=307, endpoint="/e")
     assert "has moved to http://127.0.0.1:6000" in str(err) and "secret" not in str(err) + str(err.location)
     assert pickle.loads(pickle.dumps(err)).location == err.location
+
+
+def test_every_error_class_is_importable_from_the_package():
+    import cocalc_magic
+
+    for cls in E.ALL_ERRORS:
+        assert getattr(cocalc_magic, cls.__name__) is cls
