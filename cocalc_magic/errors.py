@@ -231,6 +231,10 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
     # cocalc.ai: an API key sent as a cookie may not publish to the hub; it comes back as a 408
     (re.compile(r"permission denied publishing to", re.I), PermissionDenied, False,
      "this key may not make that call"),
+    # cocalc.ai's project bridge when nothing answers for the project: it is not running (a running but
+    # slow one gives the plain callHub 408), and waiting again will not start it
+    (re.compile(r"operation has timed out subject:project\.", re.I), ServerTimeout, False,
+     "the project did not answer: it is not running, and cocalc.ai does not start a project for a call to it"),
     (re.compile(r"code='408'|\btimeout - call", re.I), ServerTimeout, True,
      "the server gave up waiting for an answer"),
     (re.compile(r"code='503'|no subscribers matching", re.I), ServerError, True,
@@ -304,6 +308,8 @@ _HINTS = {
     "the server has no host to run that project on": "no_host",
     "this server no longer offers that call": "web_ui",
     "this key may not make that call": "key_cookie",
+    "the project did not answer: it is not running, and cocalc.ai does not start a project for a call to it":
+        "not_running",
 }
 
 # cocalc.ai's refusals (api-key-scope.ts, http-api-key-policy.ts): what the key lacks, or what keys

@@ -125,6 +125,10 @@ HINTS: dict[str, dict[str, str]] = {
         "magic": "Start the project first (%cocalc start); if it persists, use %cocalc exec, which goes through "
                  "the project bridge",
     },
+    "not_running": {
+        "python": "Start it first: p.start() (p.exec, p.read, p.write and the magics start it themselves)",
+        "magic": "Start it first: %cocalc start (the other magics start it themselves)",
+    },
     "web_ui": {
         "python": "Do it in CoCalc's web interface instead",
     },

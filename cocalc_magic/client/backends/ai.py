@@ -23,10 +23,10 @@ from .conat import HUB, ConatBackend
 
 KEY_PREFIXES = ("sk-cc-v2.", "sk-cocalc-v2.")  # api-keys.ts parses the older prefix too
 STOPPED = re.compile(r"operation has timed out subject:project\.([0-9a-f-]{36})\.api")  # a stopped project
-BRIDGE_PING_MS = 3000
+BRIDGE_PING_MS = 3000  # a running project answers system.ping at once; a stopped one only times out
 ALL_PROJECTS = 100_000
+RECENT_PROJECTS = 50  # projects/get's default limit
 AI_LIMIT = 10 * 1024 * 1024  # http-api/lib/router.ts: express.json({ limit: "10mb" })
-RECENT_PROJECTS = 50  # projects/get's default limit  # a running project answers system.ping at once; a stopped one only times out
 
 # what the magics need, and which capability each needs (api-key-scope.ts, http-api-key-policy.ts)
 CAPABILITIES = (
@@ -100,8 +100,7 @@ class AiBackend(ConatBackend):
             raise ServerTimeout(
                 f"project {repr(title) + ' ' if title else ''}({m.group(1)}) did not answer: it is not running, and "
                 "cocalc.ai does not start a project for a call to it", status=err.status, endpoint=err.endpoint,
-                server_message=err.server_message,
-                hint="Start it first: p.start() (p.exec, p.read, p.write and the magics start it themselves)") from None
+                server_message=err.server_message, hint="not_running") from None
         except AuthenticationError as err:
             if not self.t.has_key or self.t.key_starts(KEY_PREFIXES):
                 raise
