@@ -275,8 +275,8 @@ def test_permanent_texts_never_say_try_again(text, cls, words):
 
 def test_moved_lines():
     err = E.moved("https://cocalc.com", "https://cocalc.ai/api/conat/hub", status=302, endpoint="/api/conat/hub")
-    assert ("cocalc.com has moved to https://cocalc.ai, and its API keys were not carried over: create a key at "
-            "https://cocalc.ai (Account → API keys) and set COCALC_HOST=https://cocalc.ai") in str(err)
+    assert str(err) == ("cocalc.com has moved to https://cocalc.ai, and its API keys were not carried over: create a "
+                      "key at https://cocalc.ai (Account → API keys) and set COCALC_HOST=https://cocalc.ai")
     assert err.location == "https://cocalc.ai/api/conat/hub" and err.status == 302
     err = E.moved("http://127.0.0.1:5000", "http://127.0.0.1:6000/x?auth_token=secret", status=307, endpoint="/e")
     assert "has moved to http://127.0.0.1:6000" in str(err) and "secret" not in str(err) + str(err.location)

@@ -89,7 +89,7 @@ def test_cocalc_com_says_where_to_go():
         session.mount(prefix, adapter)  # after the transport's own pool: nothing leaves this process
     with pytest.raises(E.Moved) as info:
         t.post(HUB, {"name": "system.test", "args": []}, endpoint=f"{HUB} system.test")
-    assert ("cocalc.com has moved to https://cocalc.ai, and its API keys were not carried over: create a key at "
-            "https://cocalc.ai (Account → API keys) and set COCALC_HOST=https://cocalc.ai") in str(info.value)
+    assert str(info.value) == ("cocalc.com has moved to https://cocalc.ai, and its API keys were not carried over: create a "
+                      "key at https://cocalc.ai (Account → API keys) and set COCALC_HOST=https://cocalc.ai")
     assert info.value.location == "https://cocalc.ai/api/conat/hub"
     assert adapter.sent == ["https://cocalc.com/api/conat/hub"]
