@@ -254,6 +254,7 @@ function render({ model, el }) {
   let stage = "idle"; // idle | signin | kiosk | rendered
   let viewFrame = null; // the read-only view (sandboxed, srcdoc)
   let closing = false; // a closeall was posted: its "done" closes the file in the labels too
+  let opening = false; // an open was posted and has not said done (or error) yet
   let gotStatus = false; // the frame's protocol answered since its last load
   let signedIn = false; // an open was acknowledged since the last load
   let pending = null; // {project_id, path} to open once the protocol answers
@@ -358,6 +359,7 @@ function render({ model, el }) {
   }
   function postOpen(p) {
     post({ action: "open", project_id: p.project_id, path: p.path });
+    opening = true;
     cancel(ackTimer);
     const wait = secs("ack_timeout", 10);
     ackTimer = later(() => {
@@ -419,7 +421,7 @@ function render({ model, el }) {
     origin = newOrigin;
     kioskUrl = msg.kiosk_url;
     pending = target;
-    gotStatus = signedIn = gaveUp = false;
+    gotStatus = signedIn = gaveUp = opening = false;
     if (msg.signin_url && msg.signin_first) {
       stage = "signin";
       frame.src = msg.signin_url;
@@ -458,10 +460,11 @@ function render({ model, el }) {
         signedIn = true;
         notice.hidden = true;
       }
+      if (d.status !== "ack") opening = false;
     }
     send({ kind: "reply", data: d });
     if (closing && d.status === "done" && !d.action && !("open_files" in d)) markClosed();
-    else if (d.status === "done" && d.open_files && pending && signedIn && !ackTimer) {
+    else if (d.status === "done" && d.open_files && pending && signedIn && !ackTimer && !opening) {
       // a status snapshot without the shown file: it was closed (inside CoCalc, say)
       const files = (d.open_files[pending.project_id] || []).map((p) => String(p).replace(/^\/+/, ""));
       if (!files.includes(pending.path)) markClosed();
