@@ -4,6 +4,9 @@
                   the project's ``system.jupyterExecute`` on conat, ``/api/v2/jupyter/execute`` on v1),
 * ``magic``       ``%%cocalc_run --fresh`` in a real InteractiveShell (outputs re-published),
 * ``cocalc_api``  the official client's ``Project.system.jupyter_execute`` (conat only), when installed,
+                  as it is (its cell runs in the kernel's temp dir: one kernel call) and with
+                  ``path=""`` (``api_in_home``: the home, as the magic's cells; CoCalc then makes a
+                  chdir call first, as the magic's set-up cell does),
 
 interleaved round by round in a shuffled order. Each call takes a fresh kernel from the server's
 pool (CoCalc's stateless API), so the rounds are paced (``--pause``) to let the pool warm its next
@@ -84,7 +87,11 @@ def official_call(url: str, key: str, project_id: str):
 
     def call():
         assert project.system.jupyter_execute(input="1+1", kernel="python3") == [{"data": {"text/plain": "2"}}]
-    return call
+
+    def in_home():  # the same working directory as the magic's (CoCalc's own chdir call for `path`)
+        assert project.system.jupyter_execute(input="1+1", kernel="python3", path="") == [
+            {"data": {"text/plain": "2"}}]
+    return call, in_home
 
 
 def main() -> None:
@@ -99,7 +106,7 @@ def main() -> None:
         impls = {"raw": raw_call(srv.url, srv.api_key, p.project_id, args.api, cc._b),
                  "magic": magic_call(shell_with_magics(srv.url, srv.api_key, p.project_id))}
         if args.api == "conat" and (official := official_call(srv.url, srv.api_key, p.project_id)):
-            impls["cocalc_api"] = official
+            impls["cocalc_api"], impls["api_in_home"] = official
         for fn in impls.values():  # warm up every path (connections, imports, the pool)
             for _ in range(2):
                 fn()
@@ -121,7 +128,8 @@ def main() -> None:
         med = statistics.median(ts)
         print(f"  {name:<11} {med * 1000:8.1f} ms   x{med / base:.2f} of raw")
     if "cocalc_api" in times:
-        print(f"  magic / cocalc_api: x{statistics.median(times['magic']) / statistics.median(times['cocalc_api']):.2f}")
+        for other in ("cocalc_api", "api_in_home"):
+            print(f"  magic / {other}: x{statistics.median(times['magic']) / statistics.median(times[other]):.2f}")
 
 
 if __name__ == "__main__":
