@@ -351,3 +351,47 @@ def test_v1_copy_never_writes_or_deletes_through_a_link_in_the_target(linked_tar
     _untouched(outside)
     home = srv.ctx.store.home(dst)
     assert (home / "data" / "sub" / "deep.txt").read_text() == "copied" and not (home / "data" / "sub").is_symlink()
+
+
+# ---------------------------------------------------------------------------- password guessing
+def test_v1_user_auth_guesses_from_fresh_callers_meet_the_account_limit(srv):
+    """CoCalc bans a (caller, target) pair for 60 s; a fresh account or project key is a fresh
+    caller. The target's own sign-in limit (5 a minute) holds whoever asks."""
+    victim, _ = account(srv)
+    srv.ctx.store.set_password(victim, "the-right-one")
+    thief, _ = account(srv)
+    answers = []
+    for i in range(7):
+        project = srv.ctx.store.create_project(thief, f"keys {i}")  # a project key acts as its project:
+        _, key = srv.ctx.store.create_api_key(thief, project_id=project, name=f"k{i}")  # a fresh caller
+        answers.append(post(srv, "user_auth", key, account_id=victim, password=f"guess-{i}").json()["error"])
+    assert answers[:6] == ["incorrect password"] * 6
+    assert answers[6].startswith(f'Too many attempts per minute to sign in as "{victim}"')
+    _, key = srv.ctx.store.create_api_key(thief, name="right")
+    r = post(srv, "user_auth", key, account_id=victim, password="the-right-one").json()
+    assert r["event"] == "error" and "Too many attempts" in r["error"]  # the right password waits too
+
+
+def test_conat_auth_token_guesses_from_fresh_callers_meet_the_account_limit(cocalc_servers):
+    server = cocalc_servers("conat")
+    victim, _ = account(server)
+    errors = []
+    for i in range(7):
+        _, key = account(server)  # a fresh account each time
+        r = requests.post(f"{server.url}/api/conat/hub", auth=(key, ""), timeout=10, json={
+            "name": "system.generateUserAuthToken", "args": [{"user_account_id": victim, "password": f"g{i}"}]})
+        errors.append(r.json()["error"])
+    assert errors[:6] == ["Error: incorrect password"] * 6
+    assert errors[6].startswith(f'Error: Too many attempts per minute to sign in as "{victim}"')
+
+
+def test_the_html_sign_in_form_is_throttled(cocalc_servers):
+    server = cocalc_servers("conat")
+    email = f"form-{uuid.uuid4().hex[:6]}@m.local"
+    server.ctx.store.create_account(email, "right-password-1")
+    texts = [requests.post(f"{server.url}/auth/sign-in", data={"email": email, "password": f"w{i}"}, timeout=10,
+                           allow_redirects=False).text for i in range(7)]
+    assert all("is incorrect" in t for t in texts[:6]) and "Too many attempts per minute" in texts[6]
+    r = requests.post(f"{server.url}/auth/sign-in", data={"email": email, "password": "right-password-1"},
+                      timeout=10, allow_redirects=False)
+    assert r.status_code == 200 and "Too many attempts per minute" in r.text and "remember_me" not in r.cookies

@@ -82,12 +82,53 @@ def test_sign_in_throttle(tmp_path):
             assert "incorrect" in v2(srv, "auth/sign-in", {"email": email, "password": "bad"}).json()["error"]
         r = v2(srv, "auth/sign-in", {"email": email, "password": password})  # even the right password now
         assert r.json() == {"error": f'Too many attempts per minute to sign in as "{email}". Wait one minute, then try again.'}
-        # per-IP limit: 30 failures a minute from one address, whatever the e-mail
-        for i in range(30):
+        # the same account through the HTML form and the get-api-key page: the same count
+        form = requests.post(f"{srv.url}/auth/sign-in", data={"email": email, "password": password}, timeout=10,
+                             allow_redirects=False)
+        assert form.status_code == 200 and "Too many attempts per minute" in form.text
+        page = requests.post(f"{srv.url}/app/get-api-key", data={"email": email, "password": password,
+                                                                  "get_api_key": "x"}, timeout=10, allow_redirects=False)
+        assert page.status_code == 200 and "Too many attempts per minute" in page.text
+
+
+def test_failures_on_loopback_do_not_lock_everyone_out(tmp_path):
+    """Every loopback client is 127.0.0.1: a per-IP count there would let 31 failures by anyone
+    lock every user out, so on loopback only the per-account limits apply."""
+    with LocalServer(data_dir=tmp_path, api="conat", start_delay=0) as srv:
+        for i in range(40):
             v2(srv, "auth/sign-in", {"email": f"x{i}@m.local", "password": "bad"})
         acct2, email2, password2 = new_account(srv)
-        r = v2(srv, "auth/sign-in", {"email": email2, "password": password2})
-        assert r.json() == {"error": "Too many attempts per minute to sign in from your computer. Wait one minute, then try again."}
+        assert v2(srv, "auth/sign-in", {"email": email2, "password": password2}).json() == {"account_id": acct2}
+
+
+def test_the_per_ip_limit_holds_for_other_addresses():
+    from cocalc_magic.server.core.throttle import SignInThrottle
+
+    now = [1000.0]
+    t = SignInThrottle(clock=lambda: now[0])
+    for i in range(31):
+        t.failed(f"email:x{i}@m.local", "203.0.113.7")
+    text = "Too many attempts per minute to sign in from your computer. Wait one minute, then try again."
+    assert t.refusal("email:someone@m.local", "203.0.113.7", "someone@m.local") == text
+    assert t.refusal("email:someone@m.local", "203.0.113.8", "someone@m.local") is None
+    now[0] += 61  # the minute is over; the hour's limit (200) is not reached
+    assert t.refusal("email:someone@m.local", "203.0.113.7", "someone@m.local") is None
+
+
+def test_failure_logs_forget_and_stay_bounded():
+    """Each failed guess with a fresh token or e-mail adds a key: they must not pile up."""
+    from cocalc_magic.server.core.throttle import FailureLog
+
+    now = [0.0]
+    log = FailureLog(horizon_s=3600, max_keys=500, clock=lambda: now[0])
+    for i in range(20_000):
+        log.record(f"token:{i}")
+        now[0] += 1.0  # 20,000 guesses over 5.5 hours
+    assert len(log) <= 500
+    now[0] += 3600
+    for i in range(1000):
+        log.record(f"late:{i}")  # a sweep drops everything older than the hour
+    assert all(str(k).startswith("late:") for k in log._times)
 
 
 @GENERATIONS

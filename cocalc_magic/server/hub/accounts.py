@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from ..core import access
+from ..core import access, throttle
 from ..core.customize import customize
 from ..core.jsvalues import (
     RemoteError,
@@ -159,19 +159,25 @@ async def generate_user_auth_token(ctx, account_id, opts=None, *args):
     opts = opts or {}
     target = opts.get("user_account_id")
     password = opts.get("password") or ""
-    bans = ctx.caches.setdefault("current.auth_token_bans", {})
-    banned_at = bans.get((account_id, target))
-    if banned_at and time.monotonic() - banned_at < BAN_TIME_S:
+    bans = throttle.ban_list(ctx, "current.auth_token_bans", BAN_TIME_S)
+    if bans.count((account_id, target), BAN_TIME_S):
         # CoCalc's template bug, kept: the text is literally "#{BAN_TIME_MS/1000}s"
         raise error("banned -- please wait at least #{BAN_TIME_MS/1000}s before trying again")
     if target is not None:
         _pg_uuid(target)
     is_admin = ctx.store.is_admin(account_id)
     if not is_admin:
+        # Beyond CoCalc's per-(caller, target) ban: the target's own sign-in limit, which every
+        # caller shares (fresh accounts or project keys would otherwise buy fresh guesses).
+        limits, who = throttle.sign_in_throttle(ctx), f"account:{target}"
+        refusal = limits.refusal(who, None, js_str(target))
+        if refusal:
+            raise error(refusal)
         ok = bool(target) and bool(password) and ctx.store.account(target) is not None and \
             ctx.store.check_password(target, js_str(password))
         if not ok:
-            bans[(account_id, target)] = time.monotonic()
+            bans.record((account_id, target))
+            limits.failed(who, None)
             raise error("incorrect password")
     return ctx.store.create_auth_token(target, account_id, AUTH_TOKEN_TTL_S, is_admin=is_admin)
 

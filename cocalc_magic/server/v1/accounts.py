@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+from ..core import throttle
 from ..core.jsvalues import js_str
 from ..core.store import is_uuid, now_ms
 from ..core.userquery import iso
@@ -116,16 +117,22 @@ class AccountMessages:
     # ------------------------------------------------------------------ auth tokens
     async def m_user_auth(self, m: dict, caller: Caller) -> dict:
         target, password = m["account_id"], m["password"]
-        bans = self.ctx.caches.setdefault("v1_user_auth_ban", {})
+        bans = throttle.ban_list(self.ctx, "v1_user_auth_ban", 60)
         ban_key = (caller.id, js_str(target))
-        banned_at = bans.get(ban_key)
-        if banned_at is not None and time.time() - banned_at < 60:
+        if bans.count(ban_key, 60):
             raise V1Error("banned -- please wait at least 60s before trying again")
         password = password if isinstance(password, str) else js_str(password)
         exists = is_uuid(target) and self.store.account(target) is not None
         if not (password == "" and caller.admin and exists):
+            # Beyond CoCalc's per-(caller, target) ban: the target's sign-in limit, per account and
+            # per IP, which fresh accounts or project keys do not reset.
+            limits, who = throttle.sign_in_throttle(self.ctx), f"account:{js_str(target)}"
+            refusal = limits.refusal(who, self.request.remote_ip, js_str(target))
+            if refusal:
+                raise V1Error(refusal)
             if not exists or not password or not self.store.check_password(target, password):
-                bans[ban_key] = time.time()
+                bans.record(ban_key)
+                limits.failed(who, self.request.remote_ip)
                 raise V1Error("incorrect password")
         token = self.store.create_auth_token(target, caller.id, ttl_s=12 * 3600, is_admin=caller.admin and password == "")
         return self.ok("user_auth_token", m, auth_token=token)

@@ -13,6 +13,7 @@ from typing import Any
 
 import tornado.web
 
+from ..core import throttle
 from ..core.store import is_uuid
 from ..core.userquery import parse_time
 from ..http import BaseHandler
@@ -23,43 +24,7 @@ REMEMBER_ME_TTL_S = 180 * 24 * 3600  # "about 6 months" (recorded cookie expiry)
 MAX_KEYS_PER_ACCOUNT = 100_000
 
 
-# ---------------------------------------------------------------------------- throttle
-# server/auth/throttle.ts: failures per e-mail (5/min, 50/h) and per IP (30/min, 200/h).
-_RULES = (
-    ("email", 60, 5, 'Too many attempts per minute to sign in as "{email}". Wait one minute, then try again.'),
-    ("email", 3600, 50, 'Too many attempts per hour to sign in as "{email}". Wait about an hour, then try again.'),
-    ("ip", 60, 30, "Too many attempts per minute to sign in from your computer. Wait one minute, then try again."),
-    ("ip", 3600, 200, "Too many attempts per hour to sign in from your computer. Wait about an hour, then try again."),
-)
-
-
-def _fails(ctx) -> dict:
-    return ctx.caches.setdefault("sign_in_fails", {"email": {}, "ip": {}})
-
-
-def sign_in_check(ctx, email: str, ip: str | None) -> str | None:
-    """The throttle's refusal text, or None when this sign-in may be tried."""
-    fails, now = _fails(ctx), time.time()
-    for kind, window, limit, text in _RULES:
-        key = email if kind == "email" else ip
-        if key is None:
-            continue
-        count = sum(1 for t in fails[kind].get(key, ()) if now - t < window)
-        if count > limit:
-            return text.format(email=email)
-    return None
-
-
-def record_fail(ctx, email: str, ip: str | None) -> None:
-    fails, now = _fails(ctx), time.time()
-    for kind, key in (("email", email), ("ip", ip)):
-        if key is None:
-            continue
-        recent = [t for t in fails[kind].get(key, ()) if now - t < 3600]
-        recent.append(now)
-        fails[kind][key] = recent
-
-
+# ---------------------------------------------------------------------------- sign-in
 def check_credentials(ctx, email: Any, password: Any) -> str:
     """The account_id for these credentials; raises ValueError with sign-in.ts's reason."""
     store = ctx.store
@@ -76,20 +41,23 @@ def check_credentials(ctx, email: Any, password: Any) -> str:
     return acct["account_id"]
 
 
-def sign_in(handler: BaseHandler, email: Any, password: Any) -> tuple[str | None, str | None]:
-    """Throttled sign-in; on success sets the cookies. Returns (account_id, error text)."""
+def sign_in(handler: BaseHandler, email: Any, password: Any, account_cookie: bool = True) -> tuple[str | None, str | None]:
+    """Throttled sign-in (core/throttle.py: per account and per IP, shared by every sign-in
+    route); on success sets the cookies. Returns (account_id, error text)."""
     ctx = handler.ctx
-    key = "undefined" if email is None else str(email)
+    shown = "undefined" if email is None else str(email)
+    who = throttle.account_key(ctx.store, email) if isinstance(email, str) else f"email:{shown}"
     ip = handler.request.remote_ip
-    refusal = sign_in_check(ctx, key, ip)
+    limits = throttle.sign_in_throttle(ctx)
+    refusal = limits.refusal(who, ip, shown)
     if refusal:
         return None, refusal
     try:
         account_id = check_credentials(ctx, email, password)
     except ValueError as exc:
-        record_fail(ctx, key, ip)
+        limits.failed(who, ip)
         return None, f"Problem signing into account -- {exc}."
-    set_sign_in_cookies(handler, account_id)
+    set_sign_in_cookies(handler, account_id, account_cookie=account_cookie)
     return account_id, None
 
 
@@ -319,5 +287,5 @@ def routes(ctx) -> list:
     ]
 
 
-__all__ = ["routes", "render_get_api_key_page", "sign_in", "sign_in_check", "record_fail", "set_sign_in_cookies",
+__all__ = ["routes", "render_get_api_key_page", "sign_in", "set_sign_in_cookies",
            "check_credentials"]

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import tornado.web
 
-from ..core import homes
+from ..core import homes, throttle
 from ..core.store import is_uuid
 from ..http import BaseHandler, ServerContext
-from ..v2.signin import set_sign_in_cookies
+from ..v2.signin import set_sign_in_cookies, sign_in
 from . import render
 from .render import esc
 
@@ -38,7 +37,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/static/cocalc-magic/"
 IMPERSONATE_TTL_S = 12 * 3600  # impersonate.ts: createRememberMeCookie(account_id, 12 * 3600)
 V1_TOKEN_TTL_S = 12 * 3600  # era 1 sign_in_using_auth_token: remember_me ttl 12 h
-SIGN_IN_TTL_S = 180 * 24 * 3600  # v2 auth/sign-in: "about 6 months" (recorded)
 DEFAULT_SITE_NAME = "Open CoCalc"  # /customize site_name of the recorded server
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -141,47 +139,20 @@ class PageHandler(BaseHandler):
         if not token:
             return None
         if len(token) != 24:
-            self._token_failed(token)
+            throttle.sign_in_throttle(self.ctx).failed(f"token:{token}", self.request.remote_ip)
             return "auth_token must be exactly 24 characters long"
-        throttled = self._token_throttle(token)
+        limits = throttle.sign_in_throttle(self.ctx)
+        # CoCalc quotes the token here; we show only its first 4 characters (secrets stay masked).
+        throttled = limits.refusal(f"token:{token}", self.request.remote_ip, token[:4] + "…")
         if throttled:
-            self._token_failed(token)
+            limits.failed(f"token:{token}", self.request.remote_ip)
             return f"sign_in_check fail(ip={self.request.remote_ip}): {throttled}"
         account_id = self.store.auth_token_account(token)
         if not account_id or not self.store.account(account_id):
-            self._token_failed(token)
+            limits.failed(f"token:{token}", self.request.remote_ip)
             return "auth_token is not valid"
         self.set_signed_in(account_id, V1_TOKEN_TTL_S, account_cookie=False)
         return None
-
-    # Era 1's sign_in_check (server/auth/throttle.ts) with the token as the "email": more than 5
-    # failures a minute (50 an hour) per token, 30 a minute (200 an hour) per IP address.
-    def _token_throttle(self, token: str) -> str | None:
-        fails = self.ctx.caches.setdefault("kiosk_token_fails", {})
-        now = time.time()
-        for key in (token, "ip:" + self.request.remote_ip):
-            fails[key] = [t for t in fails.get(key, []) if t > now - 3600]
-
-        def count(key: str, window: float) -> int:
-            return sum(1 for t in fails[key] if t > now - window)
-
-        # CoCalc quotes the token here; we show only its first 4 characters (secrets stay masked).
-        shown = token[:4] + "…"
-        if count(token, 60) > 5:
-            return f'Too many attempts per minute to sign in as "{shown}". Wait one minute, then try again.'
-        if count(token, 3600) > 50:
-            return f'Too many attempts per hour to sign in as "{shown}". Wait about an hour, then try again.'
-        ip = "ip:" + self.request.remote_ip
-        if count(ip, 60) > 30:
-            return "Too many attempts per minute to sign in from your computer. Wait one minute, then try again."
-        if count(ip, 3600) > 200:
-            return "Too many attempts per hour to sign in from your computer. Wait about an hour, then try again."
-        return None
-
-    def _token_failed(self, token: str) -> None:
-        fails = self.ctx.caches.setdefault("kiosk_token_fails", {})
-        for key in (token, "ip:" + self.request.remote_ip):
-            fails.setdefault(key, []).append(time.time())
 
     def page(self, title: str, body: str, config: dict | None = None, body_class: str = "cocalc-page") -> str:
         script = ""
@@ -357,16 +328,9 @@ class SignInHandler(PageHandler):
     def post(self) -> None:
         email = self.get_body_argument("email", "").strip()
         password = self.get_body_argument("password", "")
-        account = self.store.account_by_email(email) if email else None
-        # texts of v2 auth/sign-in (recorded)
-        if not account:
-            error = f"Problem signing into account -- no account with email address '{email}'."
-        elif account.get("banned"):
-            error = f"Problem signing into account -- '{email}' is banned."
-        elif not self.store.check_password(account["account_id"], password):
-            error = f"Problem signing into account -- password for '{email}' is incorrect."
-        else:
-            self.set_signed_in(account["account_id"], SIGN_IN_TTL_S, account_cookie=self.ctx.api != "v1")
+        # v2 auth/sign-in's texts (recorded) and its throttle: the form is no side door for guessing
+        account_id, error = sign_in(self, email, password, account_cookie=self.ctx.api != "v1")
+        if account_id:
             return self.redirect(self._next())
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(self.page("Sign in", self.sign_in_form(self._next(), error, email), self.app_config()))
