@@ -82,6 +82,38 @@ def _form_to_dict(body: bytes) -> dict:
     return out
 
 
+MAX_JSON_DEPTH = 200  # no CoCalc call nests deeper than ~10
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"Unexpected token {name[0]} in JSON")  # JSON.parse has no NaN or Infinity
+
+
+def _js_number(text: str) -> int | float:
+    """A JSON number as JavaScript reads it: a double (10**400 is Infinity, 2**63 loses digits)."""
+    return int(text) if len(text.lstrip("-")) <= 15 else float(text)
+
+
+def parse_json(body: bytes | str) -> Any:
+    """A request body as JavaScript's ``JSON.parse`` reads it: no NaN or Infinity, numbers are
+    doubles. Nesting deeper than ``MAX_JSON_DEPTH`` is refused as invalid JSON (V8 would parse
+    it; Python's parser would overflow its stack, and nothing CoCalc takes nests that deep)."""
+    try:
+        value = json.loads(body, parse_constant=_reject_constant, parse_int=_js_number)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError("JSON nested too deeply")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return value
+
+
 def too_large_text(kind: str, size: int, limit: int) -> str:
     return (f"request entity too large: the {kind} body has {size} bytes, more than the "
             f"{limit} bytes this endpoint accepts")
@@ -152,7 +184,7 @@ class BaseHandler(tornado.web.RequestHandler):
         if kind == "json":
             if not body.strip():
                 return {}
-            return json.loads(body)
+            return parse_json(body)
         if kind == "form":
             return _form_to_dict(body)
         return {}

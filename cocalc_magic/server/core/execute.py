@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import homes
 from .jsvalues import RemoteError
 
 
@@ -108,6 +109,18 @@ def killpg(pid: int) -> None:
         pass
 
 
+def _refuse_null_bytes(argv: list[str], cwd: str | None, env: dict[str, str], tmpdir: str | None) -> None:
+    """Node's spawn throws ERR_INVALID_ARG_VALUE for a NUL byte in the file, an argument, the cwd
+    or the environment; execute-code.ts catches the throw as ``error ${error}`` (as for E2BIG)."""
+    checks = [("file", argv[0]), *((f"args[{i}]", a) for i, a in enumerate(argv[1:])), ("options.cwd", cwd or "")]
+    checks += [(f"options.env['{k}']", f"{k}{v}") for k, v in env.items()]
+    for name, value in checks:
+        if "\x00" in value:
+            if tmpdir:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+            raise RemoteError(f"error {homes.null_byte_text(name, value)}")
+
+
 async def run(
     opts: ExecOptions,
     env: dict[str, str],
@@ -131,6 +144,7 @@ async def run(
         argv = [opts.command, *map(str, opts.args)]
     spawned = " ".join(argv)
     cwd = str(opts.cwd) if opts.cwd else env.get("HOME")
+    _refuse_null_bytes(argv, cwd, env, tmpdir)
     try:
         if cwd and not os.path.isdir(cwd):
             raise FileNotFoundError(cwd)
@@ -160,7 +174,12 @@ async def run(
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
         if exc.errno != errno_mod.E2BIG:
-            raise
+            # what else spawn reports in its 'error' event (ENAMETOOLONG for a 10,000-character
+            # command name, ELOOP, ENOEXEC...): exit code 1 and the error as JSON, as for ENOENT
+            code = errno_mod.errorcode.get(exc.errno or errno_mod.EIO, "EIO")
+            err = {"errno": -(exc.errno or errno_mod.EIO), "code": code, "syscall": f"spawn {argv[0]}",
+                   "path": argv[0], "spawnargs": argv[1:]}
+            return ExecOutcome("", "", 1, spawned=spawned, spawn_error=err, bash=use_bash)
         # Node's spawn throws E2BIG at once (an argument over Linux's 128 KiB MAX_ARG_STRLEN, or all of
         # them over ARG_MAX); CoCalc's execute-code.ts catches the throw as `error ${error}`
         raise RemoteError("error Error: spawn E2BIG") from None

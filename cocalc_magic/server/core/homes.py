@@ -19,8 +19,26 @@ class PathOutsideHome(ValueError):
     """A path that would leave the project's HOME."""
 
 
+class NullByte(ValueError):
+    """A path with a NUL byte: Node's fs refuses it before any system call."""
+
+    def __init__(self, path: str, argument: str = "path") -> None:
+        super().__init__(null_byte_text(argument, path, fs=True))
+
+
+def null_byte_text(argument: str, value: str, fs: bool = False) -> str:
+    """Node's ERR_INVALID_ARG_VALUE for a NUL byte (fs calls and child_process word it apart)."""
+    kinds = "a string, Uint8Array, or URL" if fs else "a string"
+    shown = value[:200].replace("\\", "\\\\").replace("'", "\\'").replace("\x00", "\\x00")
+    return (f"TypeError [ERR_INVALID_ARG_VALUE]: The argument '{argument}' must be {kinds} without null bytes. "
+            f"Received '{shown}'")
+
+
 def resolve(home: Path, path: str) -> Path:
-    """The real absolute path of ``path`` inside ``home``; raise PathOutsideHome otherwise."""
+    """The real absolute path of ``path`` inside ``home``; raise PathOutsideHome otherwise
+    (NullByte for a path Node would refuse outright)."""
+    if "\x00" in path:
+        raise NullByte(path)
     home_real = Path(os.path.realpath(home))
     target = Path(os.path.realpath(home_real / path)) if path else home_real
     if target != home_real and home_real not in target.parents:

@@ -18,7 +18,7 @@ import json
 import time
 from typing import Any
 
-from .jsvalues import error
+from .jsvalues import error, type_error
 from .jupyter import jupyter_execute
 
 MONTH_S = 30 * 24 * 3600
@@ -30,6 +30,8 @@ _ids = itertools.count(1)
 
 def compute_hash(history: Any, input: str, kernel: str, project_id: Any, path: Any) -> str:
     """``util/jupyter-api/compute-hash.ts``: sha1 of the JSON of the trimmed inputs."""
+    if history is not None and not isinstance(history, list):  # (history ?? []).map(...) on a non-array
+        raise type_error("(history ?? []).map is not a function")
     items = [[str(x).strip() for x in (history or [])], input.strip(), kernel.lower().strip(), project_id, path]
     return hashlib.sha1(json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
 

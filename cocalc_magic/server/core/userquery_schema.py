@@ -25,18 +25,27 @@ class UserQueryError(Exception):
         self.type_error = type_error
 
 
+JS_DATE_MAX_MS = 8.64e15  # new Date(x) is an Invalid Date beyond ±8.64e15 ms
+
+
 def iso(ms: float | None) -> str | None:
-    """A timestamp in ms as JavaScript's ``Date.toJSON`` writes it."""
+    """A timestamp in ms as JavaScript's ``Date.toJSON`` writes it (None for what no date can
+    show: a value stored before times were checked must not break every listing)."""
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
+    try:
+        dt = datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def parse_time(value: Any) -> float | None:
-    """ms since the epoch of an ISO string or a number; None if it is neither."""
+    """ms since the epoch of an ISO string or a number; None if it is neither, or not a time
+    JavaScript's Date can hold (non-finite, beyond ±8.64e15 ms)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        ms = float(value)
+        return ms if abs(ms) <= JS_DATE_MAX_MS else None  # nan fails the comparison too
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000.0

@@ -21,7 +21,7 @@ from ..core.jsvalues import (
     type_error,
 )
 from ..core.store import is_uuid
-from ..core.userquery import iso
+from ..core.userquery import iso, parse_time
 
 AUTH_TOKEN_TTL_S = 24 * 3600  # conat era default (auth-token.ts)
 BAN_TIME_S = 30.0  # wrong password: (caller, target) blocked for 30 s
@@ -206,7 +206,10 @@ def _expire_ms(value: Any) -> float | None:
     if value in (None, ""):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        ms = parse_time(value)
+        if ms is None:  # what no Date holds (1e300): refused before anything is stored
+            raise error(f"invalid expire date '{js_str(value)}'")
+        return ms
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000
     except ValueError:

@@ -101,6 +101,8 @@ async def copy_path_between_projects(ctx, account_id, opts=None, *args):
         dst = homes.resolve(dst_home, target_path)
     except homes.PathOutsideHome as exc:
         raise error(str(exc)) from None
+    except homes.NullByte as exc:
+        raise RemoteError(str(exc)) from None
     if not os.path.lexists(src):
         raise error(f"ENOENT: no such file or directory, stat '{homes.display_path(src_home, src_path)}'")
     exclude = [js_str(x) for x in opts.get("exclude") or []] if isinstance(opts.get("exclude"), list) else []

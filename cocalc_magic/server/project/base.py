@@ -73,9 +73,13 @@ class Project:
             return homes.resolve(self.home, path)
         except homes.PathOutsideHome:
             raise fs_error(errno_mod.EACCES, syscall, shown if shown is not None else path) from None
+        except homes.NullByte as exc:
+            raise RemoteError(str(exc)) from None
 
     def lexical(self, path: str, syscall: str) -> Path:
         """``path`` under HOME without following a final symlink (for lstat, unlink, rename)."""
+        if "\x00" in path:
+            raise RemoteError(str(homes.NullByte(path)))
         p = Path(os.path.normpath(self.home_real / path))
         if p == self.home_real:
             return p

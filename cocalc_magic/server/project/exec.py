@@ -67,6 +67,8 @@ def _cwd(project: Project, f: dict) -> Path:
         return homes.resolve(project.home, where)
     except homes.PathOutsideHome as exc:
         raise error(str(exc)) from None
+    except homes.NullByte:  # spawn's own check of the cwd, caught as `error ${error}`
+        raise RemoteError(f"error {homes.null_byte_text('options.cwd', where)}") from None
 
 
 def _described(f: dict) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core import homes
 from ..core.execute import ExecOptions, project_env, run
-from ..core.jsvalues import js_str
+from ..core.jsvalues import RemoteError, js_str
 from ..core.store import is_uuid, new_uuid, now_ms
 from ..core.userquery import is_public, iso, parse_time, user_query
 from .schemas import Caller, V1Error, _js_json, _number, _pg_uuid, _truthy
@@ -76,12 +76,15 @@ class ProjectMessages:
         home = self.store.home(pid)
         try:
             cwd = homes.resolve(home, str(m.get("path") or ""))
-        except homes.PathOutsideHome as exc:
+        except (homes.PathOutsideHome, homes.NullByte) as exc:
             raise V1Error(f"Error: {exc}") from None
         opts = ExecOptions(command=command, args=args, cwd=cwd, timeout=timeout, max_output=max_output,
                            bash=_truthy(m.get("bash")))
-        outcome = await run(opts, project_env(home, pid), self.runtime.processes, pid)
         prefix = f"Error executing command '{command}' with args '{js_str(args)}' -- "
+        try:
+            outcome = await run(opts, project_env(home, pid), self.runtime.processes, pid)
+        except RemoteError as exc:  # what spawn throws at once (E2BIG, a NUL byte): execute-code's text
+            raise V1Error(f"{prefix}{exc.text}") from None
         if outcome.killed:
             raise V1Error(f"{prefix}killed command '{outcome.spawned}', undefined, undefined")
         stdout, stderr = outcome.stdout, outcome.stderr

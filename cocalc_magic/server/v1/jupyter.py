@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..core import access
 from ..core.jupyter import kernel_specs
+from ..core.jsvalues import RemoteError
 from ..core.jupyter_api import compute_hash, lookup
 from .schemas import Caller, V1Error
 
@@ -45,7 +46,10 @@ class JupyterMessages:
             raise V1Error("Error: input or hash must not be null")
         if m.get("kernel") is None:
             raise V1Error("Error: kernel must be specified in hash is not specified")
-        key = compute_hash(m.get("history"), str(m["input"]), str(m["kernel"]), m.get("project_id"), m.get("path"))
+        try:
+            key = compute_hash(m.get("history"), str(m["input"]), str(m["kernel"]), m.get("project_id"), m.get("path"))
+        except RemoteError as exc:
+            raise V1Error(exc.text) from None
         hit = lookup(self.ctx, key)
         if hit is not None:
             return self.ok("jupyter_execute_response", m, output=hit["output"])

@@ -26,6 +26,7 @@ in mid-2024; dev-only GET support ended 2024-06-11).
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -40,7 +41,12 @@ from ..core.userquery import iso
 from . import messages as v2_messages
 from .base import NextApiHandler
 
+log = logging.getLogger("cocalc_magic.server")
+
 OK = {"status": "ok"}
+# LIMIT is a PostgreSQL bigint; a larger number (2**63, 1e400 = Infinity in JavaScript) is taken as
+# "all of them" (a guess: PostgreSQL would refuse it with "bigint out of range")
+BIGINT_MAX = 2 ** 63 - 1
 _PREFIX = re.compile(r"^(Error|TypeError|OwnershipError|error)( \[[A-Z_]+\])?: ")
 
 
@@ -82,6 +88,10 @@ class V2Handler(NextApiHandler):
             result = {"error": str(exc)}
         except RemoteError as exc:
             result = {"error": message(exc)}
+        except Exception as exc:  # noqa: BLE001 - each route's try/catch: res.json({error: err.message})
+            log.warning("/api/v2 %s failed: %s: %s", self.request.path, type(exc).__name__, exc)
+            log.debug("/api/v2 %s failed", self.request.path, exc_info=True)
+            result = {"error": str(exc)}
         self.write_json(result)
 
     put = patch = delete = get
@@ -104,8 +114,8 @@ def _need_account(h: V2Handler, text: str) -> str:
 def _project_rows(ctx, account_id: str, limit: Any = 50) -> list[dict]:
     """server/projects/get.ts: not deleted, not hidden, newest ``last_edited`` first."""
     try:
-        limit = int(limit) if limit is not None else 50
-    except (TypeError, ValueError):
+        limit = int(min(float(limit), BIGINT_MAX)) if limit is not None else 50
+    except (TypeError, ValueError):  # nan, or not a number
         limit = 50
     if limit <= 0:
         return []
@@ -196,6 +206,8 @@ async def projects_update(h: V2Handler, p: dict):
     acting = p.get("account_id")
     if acting and not h.store.is_admin(who):
         raise V2Error("The `account_id` field may only be specified by account administrators.")
+    if acting and not is_uuid(acting):
+        raise V2Error("account_id must be a UUIDv4")  # as projects/get says it
     body = {"project_id": p.get("project_id")}
     for field in ("name", "title", "description"):
         if p.get(field):

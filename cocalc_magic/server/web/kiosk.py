@@ -241,7 +241,7 @@ class AppHandler(PageHandler):
                     rendered = render.render_file(self.store.home(project_id), path, project_id)
                     content = rendered.html
                     initial = {"project_id": project_id, "path": path}
-                except (homes.PathOutsideHome, homes.FileTooLarge, OSError) as exc:
+                except (homes.PathOutsideHome, homes.NullByte, homes.FileTooLarge, OSError) as exc:
                     notice = str(exc)
             else:
                 notice = "You do not have access to this project."
@@ -296,7 +296,7 @@ class ProjectFileHandler(AppHandler):
         try:
             rendered = render.render_file(self.store.home(project_id), path, project_id)
             content = rendered.html
-        except (homes.PathOutsideHome, homes.FileTooLarge, OSError) as exc:
+        except (homes.PathOutsideHome, homes.NullByte, homes.FileTooLarge, OSError) as exc:
             content = f'<p class="cocalc-error">{esc(exc)}</p>'
         crumbs = f'<a href="/projects/{esc(project_id)}/files/">{esc(project["title"] or "Untitled")}</a>'
         if path:
@@ -404,6 +404,8 @@ class KioskOpenHandler(BaseHandler):
             data = self.params()
         except ValueError:
             return self.write_json({"error": "the body is not valid JSON"}, status=400)
+        if not isinstance(data, dict):
+            return self.write_json({"error": "send a JSON object {project_id, path}"}, status=400)
         project_id, path = data.get("project_id"), data.get("path")
         if not is_uuid(project_id) or not isinstance(path, str):
             return self.write_json({"error": "project_id (uuid) and path (string) are required"}, status=400)
@@ -418,7 +420,7 @@ class KioskOpenHandler(BaseHandler):
             if path and not path.endswith("/") and not target.exists():
                 homes.write_text(home, path, "")
             rendered = render.render_file(home, path, project_id)
-        except (homes.PathOutsideHome, homes.FileTooLarge, OSError) as exc:
+        except (homes.PathOutsideHome, homes.NullByte, homes.FileTooLarge, OSError) as exc:
             return self.write_json({"error": str(exc)})
         self.runtime.request_start(project_id)  # opening a file starts the project in CoCalc
         self.set_header("Cache-Control", "no-store")
@@ -436,6 +438,12 @@ class KioskHelloHandler(BaseHandler):
 class StaticHandler(tornado.web.StaticFileHandler):
     def set_extra_headers(self, path: str) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
+
+    @classmethod
+    def get_absolute_path(cls, root: str, path: str) -> str:
+        if "\x00" in path:  # no such file (os.path.realpath would raise on it: a 500)
+            raise tornado.web.HTTPError(404)
+        return super().get_absolute_path(root, path)
 
 
 def routes(ctx: ServerContext) -> list:
