@@ -8,7 +8,7 @@ import logging
 import re
 import shlex
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from ..errors import (
     AuthenticationError,
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .sync import SyncReport
 
 log = logging.getLogger("cocalc_magic.client")
+T = TypeVar("T")
 RUNNING_TTL = 300.0  # seconds a "this project is running" observation is trusted
 DEFAULT_EXEC_TIMEOUT = 60.0  # seconds; the same on every generation (v1's own default is 10, conat's 60)
 DEFAULT_START_TIMEOUT = 120.0
@@ -125,6 +126,20 @@ class Project:
                 self.client._running[self.project_id] = time.monotonic()
             return "running" if up else "starting"
 
+    def _on_bridge(self, call: Callable[[], T]) -> T:
+        """``call()`` on the project bridge. Where the bridge never starts a project (cocalc.ai), one
+        that stopped since it was seen running answers nothing: start it, then call once more (the
+        first call never reached the project, so nothing ran twice)."""
+        try:
+            return call()
+        except ServerTimeout as err:
+            if not self._b.not_running(err):
+                raise
+        log.info("project %s stopped since it was seen running; starting it", self.project_id)
+        self.client._running.pop(self.project_id, None)
+        self.start(wait=True)
+        return call()
+
     def ensure_running(self) -> None:
         """Start the project (and wait for it) unless it was seen running recently."""
         seen = self.client._running.get(self.project_id)
@@ -151,13 +166,13 @@ class Project:
                                  hint="not_text")
         self._check_path(path)
         self.ensure_running()
-        self._b.write(self.project_id, path, content)
+        self._on_bridge(lambda: self._b.write(self.project_id, path, content))
 
     def read(self, path: str) -> str:
         """The text of a file."""
         self._check_path(path)
         self.ensure_running()
-        return self._b.read(self.project_id, path)
+        return self._on_bridge(lambda: self._b.read(self.project_id, path))
 
     def exists(self, path: str) -> bool:
         self._check_path(path)
@@ -187,7 +202,7 @@ class Project:
         """The entries of a folder (dot files left out), sorted by name."""
         self.ensure_running()
         try:
-            return Listing(self._b.listing(self.project_id, path), path=path)
+            return Listing(self._on_bridge(lambda: self._b.listing(self.project_id, path)), path=path)
         except InvalidRequest as err:  # every generation says ENOTDIR in its own words
             if not _NOT_A_DIR.search(err.server_message or ""):
                 raise
@@ -278,7 +293,7 @@ class Project:
         self.ensure_running()
         if background:
             return ExecJob(self, opts, err_on_exit)
-        result = self._b.exec(self.project_id, opts, timeout=tmo + 10)
+        result = self._on_bridge(lambda: self._b.exec(self.project_id, opts, timeout=tmo + 10))
         return _finish(result, err_on_exit, command)
 
 

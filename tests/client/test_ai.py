@@ -18,7 +18,7 @@ pytestmark = pytest.mark.parametrize("cocalc_server", ["ai"], indirect=True)
 
 def client(srv, caps=ALL_CAPABILITIES, projects=None, **kw) -> CoCalc:
     key = srv.create_key(capabilities=list(caps), projects=list(projects or [srv.project_id]))
-    return CoCalc(host=srv.url, api_key=key, timeout=20, **kw)
+    return CoCalc(host=srv.url, api_key=key, **{"timeout": 20, **kw})
 
 
 def one_line(err: E.CoCalcError) -> str:
@@ -191,3 +191,12 @@ def test_cocalc_ai_reads_ten_megabytes_per_request(cocalc_server):
         p.write("too-big.txt", "z" * (cc.max_write_bytes + 100_000))
     assert "try again" not in one_line(info.value).lower()
 
+
+
+def test_a_project_stopped_behind_the_clients_back_is_started_again(cocalc_server):
+    cc = client(cocalc_server, timeout=2)  # the bridge waits this long before saying nobody answered
+    p = cc.project(cocalc_server.project_id)
+    p.write("stale.txt", "before")  # seen running: not asked again for a while
+    client(cocalc_server).project(cocalc_server.project_id).stop()  # elsewhere
+    assert p.read("stale.txt") == "before"  # 408, then started through v2, then read once more
+    assert p.state() == "running"

@@ -197,6 +197,9 @@ class AiBackend(ConatBackend):
             return "opened"  # guess: {} is a project never started, i.e. stopped ("opened" as on conat)
         return data.get("state") if isinstance(data, dict) else None
 
+    def not_running(self, err: CoCalcError) -> bool:
+        return isinstance(err, ServerTimeout) and bool(STOPPED.search(err.server_message or ""))
+
     def bridge_up(self, project_id: str) -> bool:
         """Whether the project answers on the project bridge (needs only project:exec)."""
         try:

@@ -158,6 +158,10 @@ class Backend(ABC):
     makes_signin_tokens: bool = True  # False: no API call can sign a browser in (cocalc.ai)
     starts_on_bridge: bool = True  # False: a stopped project must be started before any project call
 
+    def not_running(self, err: CoCalcError) -> bool:
+        """Whether ``err`` says the project was not running (only where the bridge never starts one)."""
+        return False
+
     def bridge_up(self, project_id: str) -> bool:
         """Whether the project answers its own calls now (for a key that may not ask its state)."""
         raise NotImplementedError
