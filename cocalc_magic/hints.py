@@ -229,6 +229,34 @@ HINTS: dict[str, dict[str, str]] = {
         "python": "See the message above; cc.settings shows which server and key are in use",
         "magic": "See the message above; %cocalc whoami shows which server and key are in use",
     },
+    # -- a cell in a project's Jupyter kernel (client/jupyter, %%cocalc_run)
+    "run_kernel": {
+        "python": "Pick one of those kernels: p.run(..., kernel=NAME); p.kernels() lists them",
+        "magic": "Pick one of them with --kernel NAME; %cocalc kernels lists them",
+    },
+    "run_timeout": {
+        "python": "Give it more time with p.run(..., timeout=S), or run long work as a script with p.exec",
+        "magic": "Give it more time with --timeout S, or run long work as a script: %cocalc exec python3 script.py",
+    },
+    "run_timeout_fixed": {
+        "python": "Pass a timeout within that limit, or run long work as a script with p.exec",
+        "magic": "Use a --timeout within that limit, or run long work as a script: %cocalc exec python3 script.py",
+    },
+    "run_no_answer": {
+        "python": "Check what the cell does (a long history to replay? a slow start?), then run it again only "
+                  "if repeating it is harmless",
+        "magic": "Check what the cell does (a long session to replay? then --fresh or %cocalc session reset), "
+                 "then run it again only if repeating it is harmless",
+    },
+    "run_vars_big": {
+        "python": "Bring back less (e.g. df.head(1000)), or save it to a file in the project and p.read it",
+        "magic": "Bring back less (e.g. -o on df.head(1000)), or save it to a file in the project and "
+                 "%cocalc pull it",
+    },
+    "run_print_less": {
+        "python": "Print less in that cell, or bring the variables back from a cell of their own",
+        "magic": "Print less in that cell, or bring the variables back with -o from a cell of their own",
+    },
 }
 
 

@@ -81,7 +81,8 @@ def test_timeouts_are_named(p, cocalc_server):
         with pytest.raises(InvalidRequest, match="this server stops a cell after 30 s"):
             p.run("1", timeout=120)
         return
-    with pytest.raises(ServerTimeout, match="ran past its time limit of 1 s and the server interrupted it") as e:
+    with pytest.raises(ServerTimeout, match=r"ran past its time limit of 1 s and the server interrupted it\. "
+                                            r"Give it more time with p\.run\(\.\.\., timeout=S\)") as e:
         p.run("print('started', flush=True)\nimport time; time.sleep(30)", timeout=1)
     assert e.value.result.stdout == "started\n"
 

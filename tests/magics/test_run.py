@@ -95,10 +95,12 @@ def test_a_timeout_is_named(shell, cocalc_server):
     if cocalc_server.api == "v1":
         r = run(shell, "%%cocalc_run --timeout 120\n1")
         assert not r.ok and "this server stops a cell after 30 s" in r.error.line
+        assert "Use a --timeout within that limit" in r.error.line  # advice in the magic's words
         return
     r = run(shell, "%%cocalc_run --timeout 1\nprint('started', flush=True)\nimport time; time.sleep(30)")
     assert not r.ok and r.stdout.startswith("started\n")
     assert "ran past its time limit of 1 s and the server interrupted it" in r.error.line
+    assert "Give it more time with --timeout S" in r.error.line
 
 
 def test_help_says_earlier_cells_run_again(shell):

@@ -51,7 +51,7 @@ def request(limits: JupyterLimits, code: str, kernel: str = "python3", path: str
         raise InvalidRequest(
             f"this server stops a cell after {limits.per_cell_s:g} s (its Jupyter API's per-cell limit), "
             f"so a timeout of {per_cell:g} s cannot be had",
-            hint=f"Use a timeout of at most {limits.per_cell_s:g} s, or run long work as a script with exec")
+            hint="run_timeout_fixed")
     token = V.new_token()
     hist = [str(h) for h in history or []]
     opts: dict[str, Any] = {"input": code, "kernel": kernel}
@@ -91,7 +91,7 @@ def run(project: "Project", code: str, kernel: str = "python3", path: str | None
             f"the project's {kernel} kernel did not answer within {wait:g} s; {what}. The cell was not sent again "
             "(it may have run in part)",
             endpoint=exc.endpoint, status=exc.status, server_message=exc.server_message,
-            hint="Check what the cell does (a long replay? a slow start?), then run it again if that is harmless") from None
+            hint="run_no_answer") from None
     except CoCalcError as exc:
         raise _kernel_error(exc, kernel, project) or exc
     elapsed = time.monotonic() - t0
@@ -110,7 +110,7 @@ def _kernel_error(exc: CoCalcError, kernel: str, project: "Project") -> CoCalcEr
     return NotFound(
         f"project {title!r} has no Jupyter kernel {kernel!r}; it offers: {', '.join(available) or 'none'}",
         endpoint=exc.endpoint, status=exc.status, server_message=exc.server_message,
-        hint="Pick one of those kernels (p.kernels() or %cocalc kernels lists them)")
+        hint="run_kernel")
 
 
 def _result(project: "Project", raw: Any, kernel: str, names: list[str], limits: Any, per_cell: float,
@@ -132,7 +132,7 @@ def _result(project: "Project", raw: Any, kernel: str, names: list[str], limits:
     err = result.error
     if err is not None and err.ename == "KeyboardInterrupt" and elapsed >= per_cell:
         exc = ServerTimeout(f"the cell ran past its time limit of {per_cell:g} s and the server interrupted it",
-                            hint="Give it more time with timeout= (--timeout S), or run long work with exec")
+                            hint="run_timeout")
         exc.result = result
         raise exc
     if names and err is None:
@@ -140,7 +140,7 @@ def _result(project: "Project", raw: Any, kernel: str, names: list[str], limits:
             cause = ("the cell's output passed the server's per-cell output limit of "
                      f"{limits.max_output_per_cell:,} characters" if notes else "the remote cell sent nothing back")
             exc = V.VariablesNotReturned(f"{', '.join(names)} did not come back: {cause}",
-                                         hint="Print less in that cell, or bring back less")
+                                         hint="run_print_less")
             exc.result = result
             raise exc
         try:

@@ -52,7 +52,7 @@ def decode(text: str, names: list[str]) -> dict[str, Any]:
         raise VariablesNotReturned(
             f"the variables are too big to come back: {sizes} characters as JSON, over this server's "
             f"per-cell output limit of {info.get('limit', 0):,} characters (nothing was cut)",
-            hint="Bring back less (e.g. df.head(1000)), or save to a file in the project and %cocalc pull it")
+            hint="run_vars_big")
     out: dict[str, Any] = {}
     problems = []
     for n in names:
