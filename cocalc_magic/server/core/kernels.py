@@ -33,7 +33,7 @@ log = logging.getLogger("cocalc_magic.server.kernels")
 DEFAULT_POOL_SIZE = 2
 DEFAULT_POOL_TIMEOUT_S = 3600
 MIN_POOL_SIZE = 1
-MAX_IDLE = 6  # guess: warm kernels kept over all projects of one local server
+MAX_IDLE = 4  # guess: warm kernels kept over all projects of one local server (~60 MB each)
 START_TIMEOUT_S = 60.0
 
 
