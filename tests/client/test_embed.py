@@ -87,3 +87,16 @@ def test_a_backend_without_sign_in_tokens_is_asked_nothing(cocalc_server, monkey
     assert first.can_sign_in is False and first.signin_url is None
     assert first.token_error == second.token_error == "cocalc.ai does not allow API keys to make sign-in tokens"
     assert calls == [""]
+
+
+@pytest.mark.parametrize("cocalc_server", ["ai"], indirect=True)
+def test_embed_on_cocalc_ai_says_no_key_signs_a_browser_in(cocalc_server):
+    cc = CoCalc(host=cocalc_server.url, api_key=cocalc_server.api_key)
+    p = cc.project(cocalc_server.project_id)
+    before = cc._transport.calls
+    e = cc.embed(p, "nb/a.ipynb")
+    assert cc._transport.calls == before  # no token asked for (the framing check is a GET without the key)
+    assert e.api == "ai" and e.signin_url is None and e.can_sign_in is False
+    assert "cocalc.ai does not let API keys make sign-in tokens" in e.token_error and "\n" not in e.token_error
+    assert e.new_tab_url == f"{cocalc_server.url}/projects/{p.project_id}/files/nb/a.ipynb"
+    assert e.kiosk_url == f"{e.new_tab_url}?fullscreen=kiosk&session="
