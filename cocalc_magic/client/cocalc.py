@@ -198,8 +198,10 @@ class CoCalc:
 
     def projects(self, all: bool = False, search: str | None = None) -> ProjectList:
         """Your projects, newest first. ``all=False`` is CoCalc's ``projects`` table (edited in the
-        last 21 days); ``all=True`` is ``projects_all`` (every project). Deleted ones are left out.
-        ``search``: case-insensitive words that must all occur in the title, description or id."""
+        last 21 days; on cocalc.ai the 50 most recently edited); ``all=True`` is every project.
+        Deleted ones are left out. ``search``: case-insensitive words that must all occur in the
+        title, description or id. On cocalc.ai a row has only id, title and description until its
+        ``state`` or ``created`` is read (one call then, with the key's project:read)."""
         rows = [r for r in self._b.list_projects(all) if not r["deleted"]]
         if search:
             words = search.lower().split()
