@@ -351,3 +351,25 @@ def test_a_launchpad_without_the_projects_routes_says_so(fault):
             call()
         assert "does not offer /api/v2/projects/" in str(info.value) and "try again" not in str(info.value).lower()
         assert_one_line(info.value)
+
+
+@pytest.mark.parametrize("hub,customize,key,api,requests", [
+    (None, None, "sk-cc-v2.AAAAAAAAAAAAAAAA." + "B" * 43, "ai", 0),  # only cocalc.ai makes these keys
+    (reply_json({"account_id": PID, "server_time": 1796152951724}), None, KEY, "conat", 1),
+    (reply_json({"error": "API keys are not allowed to call hub RPC 'system.test'"}), None, KEY, "ai", 1),
+    (reply_html(404, "404"), None, KEY, "v1", 1),
+    # a refused key reads the same on conat and cocalc.ai: /customize's cocalc_product tells them apart
+    (reply_json({"error": "must be signed in and MUST provide an api key (cookies are not allowed)"}),
+     reply_json({"configuration": {"cocalc_product": "rocket"}}), KEY, "ai", 2),
+    (reply_json({"error": "must be signed in and MUST provide an api key (cookies are not allowed)"}),
+     reply_html(404, "404"), KEY, "conat", 2),
+], ids=["sk-cc-v2", "conat", "ai-refusal", "legacy-404", "refused-key-ai", "refused-key-conat"])
+def test_detection_requests(fault, hub, customize, key, api, requests):
+    if hub is not None:
+        fault.script(HUB, hub)
+    if customize is not None:
+        fault.script("/customize", customize)
+    cc = CoCalc(host=fault.url, api_key=key, retries=0)
+    assert cc.api == api
+    assert sum(fault.hits.values()) == requests == cc._transport.calls
+    assert cc.api == api and sum(fault.hits.values()) == requests  # cached: asked once per client
