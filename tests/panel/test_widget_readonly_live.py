@@ -102,26 +102,27 @@ def test_admin_key_keeps_the_live_kiosk(cocalc_server, monkeypatch):
 def test_ai_lists_selects_and_shows_the_file_read_only(cocalc_server, monkeypatch):
     """On cocalc.ai no key makes a sign-in token: the panel lists, selects and shows files read-only."""
     srv = cocalc_server
-    home = srv.ctx.store.home(srv.project_id)
-    home.joinpath("plot.ipynb").write_text(PLOT)
-    home.joinpath("fig.png").write_bytes(PNG)
-    cc = CoCalc(host=srv.url, api_key=srv.api_key)
+    # an account of its own: the session's shared admin account has more projects than the
+    # list shows once other tests have made theirs
+    account, key, pid = non_admin(srv)
+    key = srv.create_key(projects=[pid], account_id=account)
+    cc = CoCalc(host=srv.url, api_key=key)
     w = CoCalcPanel(client=cc)
     rec = Recorder(w, monkeypatch)
     from_browser(w, {"kind": "hello", "view": "v", "origin": "http://127.0.0.1:8888"})
-    assert w.api == "ai" and srv.project_id in [p["project_id"] for p in w.projects]
-    from_browser(w, {"kind": "select", "project_id": srv.project_id, "path": "", "view": "v"})
+    assert w.api == "ai" and [p["project_id"] for p in w.projects] == [pid]
+    from_browser(w, {"kind": "select", "project_id": pid, "path": "", "view": "v"})
     assert "plot.ipynb" in [f["name"] for f in w.files]
-    from_browser(w, {"kind": "open", "project_id": srv.project_id, "path": "plot.ipynb", "view": "v"})
+    from_browser(w, {"kind": "open", "project_id": pid, "path": "plot.ipynb", "view": "v"})
     ((msg, page),) = rendered(rec)
     assert rec.custom("embed") == []
     assert f"data:image/png;base64,{base64.b64encode(PNG).decode()}" in page and "points-5e2a: 12" in page
     assert "owned-31c" not in page
     assert w.status_line.startswith("Read-only view of plot.ipynb: the embedded CoCalc cannot be signed in here (")
     assert "cocalc.ai" in w.status_line and "try again" not in w.status_line.lower()
-    assert msg["new_tab_url"] == f"{srv.url}/projects/{srv.project_id}/files/plot.ipynb"
-    w.open(srv.project_id, "fig.png")
+    assert msg["new_tab_url"] == f"{srv.url}/projects/{pid}/files/plot.ipynb"
+    w.open(pid, "fig.png")
     assert base64.b64encode(PNG).decode() in rendered(rec)[-1][1]
     call = w.status()
     assert call.done and call.text.startswith("Not sent: fig.png is shown read-only")
-    assert srv.api_key not in json.dumps(w.get_state(), default=str) and srv.api_key not in repr(w)
+    assert key not in json.dumps(w.get_state(), default=str) and key not in repr(w)
