@@ -195,9 +195,10 @@ class LocalServer:
 
         from .core.projects import ProjectRuntime
         from .core.store import Store
-        from .http import ServerContext
+        from .http import ServerContext, install_log_masking
         from .routes import make_app
 
+        install_log_masking()
         store = Store(self.data_dir)
         ctx = ServerContext(
             store=store,

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,6 +22,38 @@ from .core.projects import ProjectRuntime
 from .core.store import Store
 
 log = logging.getLogger("cocalc_magic.server")
+
+# Query parameters whose values are secrets: sign-in tokens (?auth_token=), keys, passwords.
+_SECRET_QUERY = re.compile(r"(?i)([?&;](?:auth_token|api_key|token|password|secret)=)[^&;\s'\"#)]*")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the values of secret query parameters replaced by ``…``."""
+    return _SECRET_QUERY.sub(r"\1…", text)
+
+
+class SecretQueryFilter(logging.Filter):
+    """Masks secret query values in every record of a logger (tornado writes whole URIs, e.g.
+    ``403 GET /static/x?auth_token=...`` or an uncaught exception's request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is logging's problem
+            return True
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def install_log_masking() -> None:
+    """Put the filter on tornado's loggers and ours (once)."""
+    for name in ("tornado.access", "tornado.application", "tornado.general", "cocalc_magic.server",
+                 "cocalc_magic.server.ai", "cocalc_magic.server.current", "cocalc_magic.server.kernels"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, SecretQueryFilter) for f in logger.filters):
+            logger.addFilter(SecretQueryFilter())
 
 NO_KEY = "You must provide authentication via an API key."
 
@@ -133,6 +166,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def check_xsrf_cookie(self) -> None:  # API clients send no xsrf token (guard.py checks Origin)
         pass
+
+    def _request_summary(self) -> str:  # tornado's log lines quote it: never a token
+        return mask_secrets(f"{self.request.method} {self.request.uri} ({self.request.remote_ip})")
 
     # ----------------------------------------------------------------- limits (read by guard.py)
     @classmethod

@@ -127,8 +127,13 @@ def function_names(api: str) -> dict[str, list[str]]:
 
 def routes(srv) -> list[tuple[str, int]]:
     """Every route of the running server: (path template with %s per group, number of groups)."""
+    app = getattr(srv, "app", None)
+    if app is None:  # a server from before LocalServer kept its app (for before/after figures)
+        from cocalc_magic.server.routes import make_app
+
+        app = make_app(srv.ctx)
     out = []
-    for rule in srv.app.wildcard_router.rules:
+    for rule in app.wildcard_router.rules:
         template = getattr(rule.matcher, "_path", None)
         groups = rule.matcher.regex.groups
         if template is None:  # /projects/<id>(?:/files)?/?

@@ -144,3 +144,20 @@ def test_eight_announced_60_mb_bodies_are_all_refused_at_once(cocalc_servers):
     for s in socks:
         with s:
             assert s.recv(100).startswith(b"HTTP/1.1 413")
+
+
+def test_sign_in_tokens_in_failing_requests_never_reach_the_log(cocalc_servers, caplog):
+    """tornado logs the whole URI of a request that fails (a 403 static path, a 405 method, an
+    uncaught error); a real ?auth_token= must not land in the server's log."""
+    import logging
+
+    srv = cocalc_servers("conat")
+    token = srv.ctx.store.create_auth_token(srv.account_id, srv.account_id, ttl_s=60, is_admin=True)
+    with caplog.at_level(logging.DEBUG):
+        requests.get(f"{srv.url}/static/cocalc-magic/..%2F..%2Fx?auth_token={token}", timeout=10)
+        requests.request("PROPFIND", f"{srv.url}/app?auth_token={token}&api_key=sk-secret-value", timeout=10)
+        requests.request("PROPFIND", f"{srv.url}/auth/impersonate?x=1&auth_token={token}", timeout=10)
+    server = [r for r in caplog.records if r.name.startswith(("tornado", "cocalc_magic.server"))]
+    text = "\n".join(r.getMessage() for r in server)  # (urllib3, the test's client, logs its own URLs)
+    assert token not in text and "sk-secret-value" not in text
+    assert "auth_token=…" in text  # the line is there, the token is not
