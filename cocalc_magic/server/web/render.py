@@ -53,9 +53,15 @@ _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITAL = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 
 
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
 def _safe_url(url: str) -> str | None:
-    """Links only to http(s), mailto or relative targets (no javascript:, data: ...)."""
-    u = html.unescape(url).strip()
+    """Links only to http(s), mailto or relative targets (no javascript:, data: ...).
+
+    The URL is first read as a browser's URL parser reads it (WHATWG): C0 controls and spaces at
+    either end dropped, tabs and newlines anywhere removed; ``java\tscript:`` is ``javascript:``."""
+    u = re.sub(r"[\t\n\r]", "", html.unescape(url)).strip(_C0_AND_SPACE)
     if re.match(r"^(https?:|mailto:)", u, re.I) or not re.match(r"^[a-z][a-z0-9+.-]*:", u, re.I):
         return u
     return None
