@@ -290,6 +290,7 @@ _RULES: list[tuple[re.Pattern[str], type[CoCalcError], bool, str]] = [
      "the server has no host to run that project on"),
 ]
 
+_SPAWN_ENOENT = re.compile(r'"code":"ENOENT","syscall":"spawn ([^"]*)"')
 _ENOENT = re.compile(r"(?:ENOENT: no such file or directory, \w+ |\[Errno 2\] No such file or directory: )'([^']*)'")
 _EACCES = re.compile(r"(E(?:ACCES|PERM)): [^,]*, \w+ '([^']*)'")
 
@@ -390,6 +391,10 @@ def classify(
         return err
     for pattern, cls, retryable, what in _RULES:
         if pattern.search(text):
+            spawned = _SPAWN_ENOENT.search(text) if cls is NotFound else None
+            if spawned:  # name the command; the server's JSON spawn error stays in server_message
+                return NotFound(f"the command '{spawned.group(1)}' was not found in the project", status=status,
+                                endpoint=endpoint, server_message=text, hint=_HINTS.get(what))
             missing = _ENOENT.search(text)
             if missing and cls is NotFound:  # say which file, not Node's errno wording (kept in server_message)
                 return NotFound(f"no such file or directory: '{missing.group(1)}'", status=status,

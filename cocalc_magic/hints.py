@@ -104,7 +104,10 @@ HINTS: dict[str, dict[str, str]] = {
         "magic": "Write the long text to a file (%%cocalc_write PATH) and pass the file's name instead",
     },
     "no_command": {
-        "python": "Check the command's name and that it is installed in the project",
+        "python": "Check the command's name and that it is installed in the project (and that the folder "
+                  "given as path= exists: CoCalc reports a missing folder the same way)",
+        "magic": "Check the command's name and that it is installed in the project (and that the folder "
+                 "it runs in exists: CoCalc reports a missing folder the same way)",
     },
     "exec_failed": {
         "python": "Its exit code and stderr are above; p.exec(..., err_on_exit=False) returns them as a result",

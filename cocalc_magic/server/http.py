@@ -235,6 +235,13 @@ class BaseHandler(tornado.web.RequestHandler):
         return self.store.session_account(self.get_cookie("remember_me"))
 
     # ----------------------------------------------------------------- output
+    def write(self, chunk: str | bytes | dict) -> None:
+        """As tornado's, but a lone surrogate (JSON may carry "\\ud800") becomes U+FFFD instead of
+        an encoding error, a 500, halfway through a page."""
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8", "replace")
+        super().write(chunk)
+
     def write_json(self, obj: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")

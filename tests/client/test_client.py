@@ -417,3 +417,14 @@ def test_permanent_failures_name_their_cause_and_never_say_try_again(proj):
         with pytest.raises(E.PermissionDenied) as info:
             call()
         assert "inside the project's home" in str(info.value) and "try again" not in str(info.value).lower()
+
+
+def test_a_command_that_does_not_exist_is_named_as_such(proj):
+    """CoCalc's execute-code says "was not able to run" for a spawn ENOENT, whatever err_on_exit
+    says; the client names the command, not projects or folders."""
+    with pytest.raises(E.NotFound) as info:
+        proj.exec("definitely-not-a-command")
+    text = str(info.value)
+    assert text.startswith("the command 'definitely-not-a-command' was not found in the project."), text
+    assert "\n" not in text and "cc.projects()" not in text and "try again" not in text
+    assert '"code":"ENOENT"' in info.value.server_message

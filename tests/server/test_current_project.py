@@ -302,3 +302,12 @@ def test_finished_async_jobs_are_forgotten_after_an_hour_or_beyond_100(cocalc_se
     assert "old" not in jobs and "running" in jobs and "other" in jobs
     assert len([j for j in jobs.values() if j.project_id == "p"]) <= 100
     assert "j119" in jobs and "j0" not in jobs
+
+
+def test_a_command_that_cannot_run_is_an_error_whatever_err_on_exit_says(api, pid):
+    """execute-code.ts: `!ran_code` ends in "was not able to run", "regardless of opts.err_on_exit!"."""
+    out = api.project(pid, "system.exec", {"command": "definitely-not-a-command", "err_on_exit": False})
+    assert out == {"error": (
+        "command ''definitely-not-a-command' (args=)' was not able to run -- stderr='"
+        '{"errno":-2,"code":"ENOENT","syscall":"spawn definitely-not-a-command","path":"definitely-not-a-command","spawnargs":[]}'
+        "'")}

@@ -126,7 +126,7 @@ def test_a_command_name_of_10000_characters_is_a_spawn_error(cocalc_server, no_t
     r = post(cocalc_server, "/api/v2/exec", {"project_id": pid, "command": "x" * 10_000})
     assert r.status_code == 200 and '"code":"ENAMETOOLONG"' in r.json()["error"]
     r = post(cocalc_server, "/api/v2/exec", {"project_id": pid, "command": "x" * 10_000, "err_on_exit": False})
-    assert r.json()["exit_code"] == 1 and '"code":"ENAMETOOLONG"' in r.json()["stderr"]
+    assert "was not able to run" in r.json()["error"]  # whatever err_on_exit says (execute-code.ts)
 
 
 @pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)

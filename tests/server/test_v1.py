@@ -461,8 +461,10 @@ def test_exec_form_strings_and_bash(proj):
     assert r["exit_code"] == 1
     r = api.call("project_exec", command="echo $HOME | wc -c", bash=True, project_id=pid)
     assert r["exit_code"] == 0 and int(r["stdout"]) > 10
+    # execute-code.ts@a50170846e: a command that could not run is an error "regardless of err_on_exit"
     r = api.call("project_exec", command="definitely-not-a-command", err_on_exit=False, project_id=pid)
-    assert r["exit_code"] == 1 and '"code":"ENOENT"' in r["stderr"]
+    assert r["event"] == "error" and "(args=) was not able to run -- stderr='" in r["error"]
+    assert '"code":"ENOENT"' in r["error"]
 
 
 def test_exec_timeout_kills_the_process_group(proj, srv):

@@ -119,6 +119,8 @@ async def exec_code(ctx, project_id: str, opts: Any) -> dict:
         raise RemoteError(
             f"command '{_described(f)}' exited with nonzero code {code} -- stderr='{_trunc(stderr)}'"
         )
+    if outcome.spawn_error:  # execute-code.ts: `!ran_code`, "regardless of opts.err_on_exit!"
+        raise RemoteError(f"command '{_described(f)}' was not able to run -- stderr='{_trunc(stderr)}'")
     return {"type": "blocking", "stdout": outcome.stdout, "stderr": stderr, "exit_code": code}
 
 

@@ -95,6 +95,9 @@ class ProjectMessages:
             raise V1Error(
                 f"{prefix}{what} exited with nonzero code {outcome.exit_code} -- stderr='{stderr[:1024]}', undefined, undefined"
             )
+        if outcome.spawn_error:  # execute-code.ts@a50170846e: `!ran_code`, "regardless of opts.err_on_exit!"
+            what = f"command '{command}' (args={' '.join(args)})"
+            raise V1Error(f"{prefix}{what} was not able to run -- stderr='{stderr[:1024]}', undefined, undefined")
         return self.ok("project_exec_output", m, stdout=stdout, stderr=stderr, exit_code=outcome.exit_code)
 
     async def _read_one(self, caller: Caller, project_id: Any, path: Any) -> str:
