@@ -116,6 +116,7 @@ def _form_to_dict(body: bytes) -> dict:
 
 
 MAX_JSON_DEPTH = 200  # no CoCalc call nests deeper than ~10
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
 def _reject_constant(name: str) -> float:
@@ -135,6 +136,10 @@ def parse_json(body: bytes | str) -> Any:
         value = json.loads(body, parse_constant=_reject_constant, parse_int=_js_number)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+    if _SURROGATE_ESCAPE.search(raw):  # "\ud800" alone: Node writes it to a socket or database as U+FFFD
+        value = json.loads(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+                           .decode("utf-8", "replace"), parse_int=_js_number)
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -136,3 +136,11 @@ def test_an_admin_naming_a_malformed_account_on_projects_update(cocalc_server, n
     assert r.status_code == 200 and r.json() == {"error": "account_id must be a UUIDv4"}
     assert sqlite3  # the store stays usable
     assert post(cocalc_server, "/api/v2/projects/get", {}).status_code == 200
+
+
+@ALL
+def test_a_lone_surrogate_in_a_json_string_is_read_as_node_writes_it(cocalc_server, no_tracebacks):
+    body = '{"email": "a\\ud800@x.y", "password": "\\udfff", "get_api_key": "\\ud800"}'.encode()
+    for path in ("/api/v2/auth/sign-in", "/app/get-api-key", "/api/v2/auth/sign-up"):
+        r = post(cocalc_server, path, data=body, ctype="application/json", key=False)
+        assert r.status_code < 500, (path, r.status_code, r.text[:200])
