@@ -26,3 +26,17 @@ def test_project_scoped_key(cocalc_server, proj):
     with pytest.raises(E.AuthenticationError) as info:
         pk.projects()
     assert "account key" in str(info.value)
+
+
+@pytest.mark.parametrize("cocalc_server", ["conat"], indirect=True)
+def test_ping_works_with_a_project_scoped_key(cocalc_server, proj):
+    """The hub bridge refuses project keys with the "must be signed in" text of a wrong key; ping
+    goes to the key's project then, so any valid key pings (a real hub answered "listing projects
+    needs an account key")."""
+    _, key = cocalc_server.ctx.store.create_api_key(cocalc_server.account_id, project_id=proj.project_id, name="pk")
+    pong = CoCalc(host=cocalc_server.url, api_key=key).ping()
+    assert pong.api == "conat" and pong.now is not None
+    pong = CoCalc(host=cocalc_server.url, api_key=key, api="conat").ping()  # no detection first
+    assert pong.now is not None
+    with pytest.raises(E.AuthenticationError):
+        CoCalc(host=cocalc_server.url, api_key="sk-" + "x" * 24, api="conat").ping()  # a wrong key still fails

@@ -89,7 +89,15 @@ class ConatBackend(Backend):
 
     # -- account ----------------------------------------------------------------
     def ping(self) -> datetime | None:
-        data = self.hub("system.ping", idempotent=True)
+        """The hub's ``system.ping``; a project-scoped key, which the hub bridge refuses like a
+        wrong key, pings its project instead (every valid key pings)."""
+        try:
+            data = self.hub("system.ping", idempotent=True)
+        except AuthenticationError as hub_err:
+            try:
+                data = self.project(None, "system.ping", idempotent=True)
+            except AuthenticationError:
+                raise hub_err from None
         return parse_time(data.get("now")) if isinstance(data, dict) else None
 
     def whoami(self) -> Identity:
