@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ...errors import (
     AuthenticationError,
+    CoCalcError,
     InvalidRequest,
     NotSupported,
     ProtocolError,
@@ -96,7 +97,7 @@ class ConatBackend(Backend):
         except AuthenticationError as hub_err:
             try:
                 data = self.project(None, "system.ping", idempotent=True)
-            except AuthenticationError:
+            except CoCalcError:  # not a project key either: the hub's refusal is the answer
                 raise hub_err from None
         return parse_time(data.get("now")) if isinstance(data, dict) else None
 
