@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 DEFAULT_HOST = "https://cocalc.ai"  # cocalc.com redirects there since July 2026
-DEFAULT_TIMEOUT = 30.0  # seconds an ordinary call may take (connect + answer)
+DEFAULT_TIMEOUT = 30.0  # seconds an ordinary call may take in all (connect, wait, read, retries)
 
 ENV_API_KEY = "COCALC_API_KEY"
 ENV_HOST = "COCALC_HOST"

@@ -5,6 +5,7 @@ account-level calls, bulk ``map``). Each call goes to the backend of the detecte
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -47,6 +48,7 @@ from .progress import Progress
 from .project import DEFAULT_START_TIMEOUT, Project
 from .titles import match_title
 from .transport import Transport
+from .transport_read import DEFAULT_MAX_RESPONSE_BYTES
 
 log = logging.getLogger("cocalc_magic.client")
 
@@ -78,14 +80,17 @@ class CoCalc:
         retries: int = 3,
         backoff: float = 0.2,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        max_response_bytes: int | None = None,
     ) -> None:
         if api not in API_CHOICES:
             raise ValueError(f"api must be one of {', '.join(API_CHOICES)}, not {api!r}")
         self.settings: Settings = _settings.resolve(host=host, api_key=api_key, project=project,
                                                     timeout=timeout, config=config)
         self.start_timeout = float(start_timeout)
+        # the largest answer read (default 256 MiB; COCALC_MAX_RESPONSE_BYTES): past it, a one-line error
+        cap = max_response_bytes or int(os.environ.get("COCALC_MAX_RESPONSE_BYTES") or DEFAULT_MAX_RESPONSE_BYTES)
         self._transport = Transport(self.settings.host, self.settings.api_key, self.settings.timeout,
-                                    retries=retries, backoff=backoff)
+                                    retries=retries, backoff=backoff, max_response_bytes=cap)
         api = "conat" if api == "current" else api
         self._requested_api = api
         self._backend: Backend | None = None

@@ -32,11 +32,11 @@ from ..errors import (
     InvalidRequest,
     NotFound,
     ProtocolError,
-    ServerTimeout,
     classify,
     moved,
 )
 from ..settings import mask, redact, register_secret
+from .transport_read import DEFAULT_MAX_RESPONSE_BYTES, read_body, too_slow
 
 log = logging.getLogger("cocalc_magic.client")
 
@@ -97,10 +97,12 @@ class Transport:
         pool_size: int = DEFAULT_POOL,
         session: requests.Session | None = None,
         keep_cookies: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.host = host.rstrip("/")
         self.keep_cookies = keep_cookies  # sign-in flows need the cookie jar (the slow path)
-        self.timeout = float(timeout)
+        self.timeout = float(timeout)  # seconds a whole call may take (connect, wait, read, retries)
+        self.max_response_bytes = int(max_response_bytes)
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
@@ -169,7 +171,7 @@ class Transport:
         prepared.body = data
         prepared.headers["Content-Length"] = str(len(data))
         adapter = self.session.get_adapter(url)
-        return adapter.send(prepared, stream=False, timeout=timeout, **self._send_kwargs)
+        return adapter.send(prepared, stream=True, timeout=timeout, **self._send_kwargs)
 
     # ------------------------------------------------------------------ requests
     def post(
@@ -206,12 +208,15 @@ class Transport:
             )
         url = self.host + path
         timeout = self.timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + timeout  # the whole call, retries included
         headers = {"Content-Type": ctype}
         attempt = 0
         while True:
             attempt += 1
             try:
-                reply = self._send(url, data, headers, timeout, endpoint)
+                if time.monotonic() >= deadline:
+                    raise too_slow(self.host, timeout, endpoint)
+                reply = self._send(url, data, headers, timeout, endpoint, deadline)
                 if idempotent:
                     _raise_if_retryable_text(reply, endpoint)
                 return reply
@@ -225,7 +230,7 @@ class Transport:
                 self.retried += 1
                 if log.isEnabledFor(logging.INFO):
                     log.info("retrying %s in %.2fs after: %s", endpoint, delay, redact(err))
-                time.sleep(delay)
+                time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
 
     def _send(
         self,
@@ -234,26 +239,26 @@ class Transport:
         headers: dict[str, str],
         timeout: float,
         endpoint: str,
+        deadline: float,
     ) -> Reply:
         self.calls += 1
         started = time.perf_counter()
+        left = max(0.01, deadline - time.monotonic())
+        waits = (min(CONNECT_TIMEOUT, left), left)
         try:
             if self.keep_cookies:
-                resp = self.session.post(url, data=data, headers=headers, allow_redirects=False,
-                                         timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+                resp = self.session.post(url, data=data, headers=headers, allow_redirects=False, timeout=waits,
+                                         stream=True)
             else:
-                resp = self._fast_post(url, data, headers["Content-Type"], (min(CONNECT_TIMEOUT, timeout), timeout))
-            content = resp.content  # read it all here, so truncation shows up inside this try
+                resp = self._fast_post(url, data, headers["Content-Type"], waits)
+            # read it all here (truncation shows up inside this try), within the deadline and the cap
+            content = read_body(resp, host=self.host, deadline=deadline, timeout=timeout,
+                                limit=self.max_response_bytes, endpoint=endpoint)
         except requests.exceptions.ConnectTimeout as exc:
             raise _connection_error(f"could not connect to {self.host} within {min(CONNECT_TIMEOUT, timeout):g}s",
                                     endpoint, reached=False) from _quiet(exc)
         except requests.exceptions.ReadTimeout as exc:
-            err = ServerTimeout(
-                f"no answer from {self.host} within {timeout:g}s",
-                endpoint=endpoint,
-                hint="slow_answer",
-            )
-            raise err from _quiet(exc)
+            raise too_slow(self.host, timeout, endpoint) from _quiet(exc)
         except requests.exceptions.ChunkedEncodingError as exc:
             err = ProtocolError(f"the answer from {self.host} was cut off before its end", endpoint=endpoint,
                                 retryable=True)

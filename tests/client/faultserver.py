@@ -48,6 +48,16 @@ def close() -> tuple:
     return ("close",)
 
 
+def dribble(every: float = 0.5, size: int = 40) -> tuple:
+    """A JSON answer of ``size`` bytes sent one byte every ``every`` seconds (each read is quick)."""
+    return ("dribble", every, size)
+
+
+def big(megabytes: int) -> tuple:
+    """A JSON string answer of ``megabytes`` MB, streamed without a Content-Length (chunked)."""
+    return ("big", megabytes)
+
+
 def hang(seconds: float = 30.0) -> tuple:
     """Read the request and answer nothing for ``seconds`` (released at shutdown)."""
     return ("hang", seconds)
@@ -113,6 +123,35 @@ class FaultServer:
                 elif kind == "reset":
                     self._abort(rst=True)
                 elif kind == "close":
+                    self._abort(rst=False)
+                elif kind == "dribble":
+                    data = b'"' + b"x" * (step[2] - 2) + b'"'
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    for i in range(len(data)):
+                        if server._release.wait(step[1]):
+                            break
+                        try:
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                        except OSError:
+                            break
+                    self._abort(rst=False)
+                elif kind == "big":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    piece = b"x" * 1_000_000
+                    try:
+                        self.wfile.write(b'1\r\n"\r\n')
+                        for _ in range(step[1]):
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.write(b'1\r\n"\r\n0\r\n\r\n')
+                    except OSError:
+                        pass
                     self._abort(rst=False)
                 elif kind == "hang":
                     server._release.wait(step[1])

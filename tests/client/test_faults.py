@@ -13,7 +13,9 @@ from cocalc_magic.client import CoCalc
 
 from .faultserver import (
     FaultServer,
+    big,
     close,
+    dribble,
     free_port,
     hang,
     reply_html,
@@ -373,3 +375,46 @@ def test_detection_requests(fault, hub, customize, key, api, requests):
     assert cc.api == api
     assert sum(fault.hits.values()) == requests == cc._transport.calls
     assert cc.api == api and sum(fault.hits.values()) == requests  # cached: asked once per client
+
+
+def test_a_call_has_a_total_deadline_not_a_per_read_one(fault):
+    """A byte every 0.5 s keeps every read short; the call still ends at its timeout (it held a
+    timeout=5 call for 80 s before)."""
+    fault.script(HUB, dribble(every=0.5, size=200))
+    cc = client(fault, timeout=2)
+    started = time.monotonic()
+    with pytest.raises(E.ServerTimeout) as info:
+        cc.ping()
+    took = time.monotonic() - started
+    import re
+
+    allowed = float(re.search(r"within ([0-9.]+)s \(the call's timeout\)", str(info.value)).group(1))
+    assert allowed <= 2 + 5  # the hub call's own margin over timeout= (the bridge's wait)
+    assert took < allowed + 1, took  # 200 bytes at 2 a second would take 100 s; retries get no extra time
+    assert str(info.value).startswith(f"no complete answer from {fault.url} within")
+    assert_one_line(info.value)
+
+
+def test_an_answer_over_the_size_cap_is_refused_while_it_streams(fault):
+    import resource
+
+    fault.script(HUB, big(300))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cc = client(fault, timeout=60, max_response_bytes=20 * 1024 * 1024)
+    with pytest.raises(E.ProtocolError) as info:
+        cc.ping()
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 150, grown_mb  # it was 890 MB for a 300 MB answer
+    assert str(info.value).startswith(f"the answer from {fault.url} is larger than 20 MiB, this client's limit")
+    assert "max_response_bytes" in str(info.value) and not info.value.retryable
+    assert_one_line(info.value)
+    assert fault.hits[HUB] == 1  # not retried
+
+
+def test_the_size_cap_comes_from_the_environment(fault, monkeypatch):
+    fault.script(HUB, reply_json({"now": 1783081032000, "pad": "x" * 5000}))
+    monkeypatch.setenv("COCALC_MAX_RESPONSE_BYTES", "1000")
+    with pytest.raises(E.ProtocolError, match="larger than"):
+        client(fault).ping()
+    monkeypatch.delenv("COCALC_MAX_RESPONSE_BYTES")
+    assert client(fault).ping().now.year == 2026
