@@ -40,7 +40,7 @@ CAPABILITIES = (
 )
 
 NO_KEYS = {
-    "auth_token": ("make sign-in tokens (there is no sign-in token for API keys)",
+    "auth_token": ("make sign-in tokens",
                    "Open the file in CoCalc in a new tab and sign in there; the panel shows a read-only view of it"),
     "create_account": ("create accounts",
                        "New users sign up in the browser at the server's address"),
