@@ -219,11 +219,12 @@ class CoCalc:
             return ProjectList([LazyProjectInfo(r["project_id"], r["title"], r["description"], fill=fill)
                                 for r in rows],
                                window="(all)" if all else f"(the {RECENT_PROJECTS} most recently edited; all=True or "
-                                                          f"%cocalc projects --all for every project)")
+                                                          f"%cocalc projects --all for every project)",
+                               search=search)
         items = [ProjectInfo(project_id=r["project_id"], title=r["title"], description=r["description"],
                              state=r["state"], last_edited=r["last_edited"], created=r["created"]) for r in rows]
         window = "(all)" if all else "(edited in the last 21 days; all=True or %cocalc projects --all for every project)"
-        return ProjectList(items, window=window)
+        return ProjectList(items, window=window, search=search)
 
     def _fill_project_field(self, name: str, project_id: str) -> Any:
         """A LazyProjectInfo's state or creation time, asked once; None where the key may not read it

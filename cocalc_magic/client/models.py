@@ -184,13 +184,20 @@ class LazyProjectInfo(ProjectInfo):
 class ProjectList(list):
     """``list[ProjectInfo]``, newest first; shows as a table in a notebook."""
 
-    def __init__(self, items: Iterable[ProjectInfo] = (), *, window: str = "") -> None:
+    def __init__(self, items: Iterable[ProjectInfo] = (), *, window: str = "", search: str | None = None) -> None:
         super().__init__(items)
         self.window = window
+        self.search = search
+
+    def empty_text(self) -> str:
+        """What an empty list says: which projects were looked at, and how to get one."""
+        what = f"No projects matching {self.search!r}" if self.search else "No projects"
+        return (f"{what}{' ' + self.window if self.window else ''}. Create one with %cocalc create TITLE, "
+                "or cc.create_project(title) in Python.")
 
     def __repr__(self) -> str:
         if not self:
-            return f"ProjectList([]) {self.window}".rstrip()
+            return self.empty_text()
         lines = [f"{len(self)} project(s){' ' + self.window if self.window else ''}:"]
         width = max(len(p.title) for p in self)
         width = min(max(width, 5), 50)
@@ -200,6 +207,10 @@ class ProjectList(list):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        if not self:
+            from html import escape
+
+            return f"<div>{escape(self.empty_text())}</div>"
         caption = f"{len(self)} project(s) {self.window}".strip()
         return _table(["title", "project_id", "state", "last edited", "description"],
                       ([p.title, p.project_id, p.peek("state") or "", _fmt_time(p.last_edited), p.description]

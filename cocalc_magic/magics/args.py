@@ -252,6 +252,19 @@ def parse(name: str, tokens: list[str]) -> argparse.Namespace:
     return parser_for(name).parse_args(tokens)
 
 
+def unquote_whole(command: str) -> str:
+    """A command line that is one quoted word (``"echo $HOME; pwd"``) runs as the text inside the
+    quotes, as ``ssh host "echo $HOME; pwd"`` does; bash in the project then expands ``$HOME``."""
+    text = command.strip()
+    if len(text) < 2 or text[0] not in "'\"" or text[-1] != text[0]:
+        return command
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return command
+    return words[0] if len(words) == 1 else command
+
+
 def split_exec(rest: str) -> tuple[list[str], str]:
     """Split ``[-p P] [--timeout S] [-h] COMMAND ...`` into option tokens and the raw command text.
 

@@ -156,7 +156,7 @@ class CoCalcMagics(RunSubcommands, Magics):
                 args = A.parse("exec", opts)
                 if not command:
                     A.parser_for("exec").error("missing COMMAND (the shell command to run)")
-                args.command = command
+                args.command = A.unquote_whole(command)
             else:
                 args = A.parse(name, A.split(rest))
         except A.HelpShown:

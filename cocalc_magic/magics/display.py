@@ -100,14 +100,21 @@ class Listing(list):
             for e in self
         ]
 
+    def _folder(self) -> str:
+        return "~/" + self.path.strip("/") if self.path.strip("/") else "~"
+
+    def _head(self) -> str:
+        """'3 entries in ~/data of Tour project' (a title and a path are never run together)."""
+        count = "no entries" if not self else f"{len(self)} entr{'y' if len(self) == 1 else 'ies'}"
+        return f"{count} in {self._folder()}" + (f" of {self.project}" if self.project else "")
+
     def __repr__(self) -> str:
-        where = f"{self.project}:{self.path or '~'}"
         if not self:
-            return f"{where}: (empty)"
+            return self._head()
         rows = self._rows()
         w0 = max(len(r[0]) for r in rows)
         w1 = max(len(r[1]) for r in rows)
-        lines = [f"{where}: {len(self)} entr{'y' if len(self) == 1 else 'ies'}"]
+        lines = [self._head()]
         lines += [f"  {n:<{w0}}  {s:>{w1}}  {t}".rstrip() for n, s, t in rows]
         return "\n".join(lines)
 
@@ -117,9 +124,9 @@ class Listing(list):
     def _repr_html_(self) -> str:
         from html import escape as esc
 
-        head = f"<b>{esc(self.project)}</b>:<code>{esc(self.path or '~')}</code>"
+        head = esc(self._head())
         if not self:
-            return f"<div>{head} (empty)</div>"
+            return f"<div>{head}</div>"
         body = "".join(
             f"<tr><td style='text-align:left'><code>{esc(n)}</code></td><td style='text-align:right'>{esc(s)}</td>"
             f"<td>{esc(t)}</td></tr>"

@@ -8,6 +8,7 @@ calls); no protocol knowledge beyond plain bash in the project.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path, PurePosixPath
 
@@ -59,6 +60,9 @@ def pull(m, a) -> None:
     cc = m.client()
     p = m._project(cc, a.project)
     local = Path(os.path.expanduser(a.local or PurePosixPath(a.remote).name))
+    if not local.parent.is_dir():  # never make folders on this machine unasked
+        raise CoCalcMagicError(f"No folder {local.parent} on this machine: create it first (!mkdir -p "
+                               f"{shlex.quote(str(local.parent))}), or pull into a folder that exists.")
     # Text comes back directly; if it is not clean text (a binary file), fetch the bytes instead.
     data: bytes | None = None
     try:
@@ -73,10 +77,18 @@ def pull(m, a) -> None:
     if binary:
         data = m._call(lambda: p.read_bytes(a.remote), a.remote)
     existed = local.exists()
-    local.parent.mkdir(parents=True, exist_ok=True)
     local.write_bytes(data)
     verb = "Overwrote" if existed else "Wrote"
     print(f"{verb} {local} ({len(data)} bytes, {'binary' if binary else 'text'}) from {p.title}:{a.remote}")
+
+
+def wrap(command: str, marker: str) -> str:
+    """The script that runs ``command`` as ``bash -c`` with ``$0`` "bash" (so bash's own errors
+    read ``bash: line 2: ...`` with the lines of the cell, not of a wrapper script, whatever the
+    server prepends) and ``marker`` as its process name (so Ctrl-C finds it: no pid file)."""
+    eof = f"COCALC_MAGIC_EOF_{marker[-16:]}"
+    return (f"IFS= read -r -d '' __cocalc_magic_body <<'{eof}'\n{command}\n{eof}\n"
+            f'exec -a {marker} bash -c "$__cocalc_magic_body" bash')
 
 
 def run_command(m, cc, p, command: str, timeout: float | None):
@@ -84,27 +96,27 @@ def run_command(m, cc, p, command: str, timeout: float | None):
 
     A blocking exec, not a background job: recorded current CoCalc drops the stdout and the
     exit code of a background job that exits non-zero ("No result", exit 1), while a
-    blocking exec with err_on_exit=false keeps both. To stop it on Ctrl-C the script first
-    notes its shell's pid in a file; a second exec kills that shell and its descendants.
-    This works on both generations (no protocol knowledge: plain bash in the project).
+    blocking exec with err_on_exit=false keeps both. To stop it on Ctrl-C, a second exec finds
+    the command's shell by its process name (``wrap``'s marker) and kills it and its descendants.
+    This works on every generation (no protocol knowledge: plain bash in the project).
     """
     import uuid
 
-    pidfile = f"/tmp/.cocalc-magic-exec-{uuid.uuid4().hex[:16]}.pid"
-    # Silent if /tmp is not writable: the command then runs as usual, only Ctrl-C cannot stop it.
-    script = f"{{ echo $$ > {pidfile}; }} 2>/dev/null; trap 'rm -f {pidfile}' EXIT\n{command}"
+    marker = f"cocalc-magic-{uuid.uuid4().hex[:16]}"
+    script = wrap(command, marker)
 
     def cancel() -> str:
         # The whole tree is frozen first, so no shell runs its next line once a child dies.
-        kill = (f'f={pidfile}; [ -s "$f" ] || exit 3; '
-                't() { echo "$1"; for c in $(pgrep -P "$1"); do t "$c"; done; }; ps=$(t "$(cat "$f")"); '
-                'kill -STOP $ps 2>/dev/null; kill -TERM $ps 2>/dev/null; kill -CONT $ps 2>/dev/null; rm -f "$f"')
+        # "[c]ocalc-..." matches the command's shell but not this script's own command line.
+        kill = (f"top=$(pgrep -f -- '[{marker[0]}]{marker[1:]}') || exit 3; "
+                't() { echo "$1"; for c in $(pgrep -P "$1"); do t "$c"; done; }; ps=$(for x in $top; do t "$x"; done); '
+                'kill -STOP $ps 2>/dev/null; kill -TERM $ps 2>/dev/null; kill -CONT $ps 2>/dev/null')
         from ..errors import CoCalcError
 
         try:
             res = m.client().project(p.project_id).exec(kill, bash=True, timeout=15)
         except CoCalcError as exc:
-            return f"could not stop it in the project ({exc})"
+            return f"could not stop it in the project ({exc.line('magic')})"
         if res.exit_code == 3:
             return "it had not started in the project, or had just ended"
         return "stopped the command in the project"

@@ -3,6 +3,7 @@ refused as arguments, completion, %config, unloading, what loading imports, resu
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -49,7 +50,7 @@ def test_cell_magics_have_help(ip, magic):
     r = run(ip, f"%%{magic} --help\nbody\n")
     assert r.ok, r
     assert r.stdout.startswith(f"usage: %%{magic} ")
-    assert "-p PROJECT, --project PROJECT" in r.stdout
+    assert re.search(r"-p( PROJECT)?, --project PROJECT", r.stdout)  # Python 3.13 drops the first PROJECT
 
 
 def test_unknown_subcommand_suggests(ip):
@@ -261,10 +262,10 @@ def test_listing_and_report_display():
 
     ls = Listing([FE("data", 4096, datetime(2026, 1, 2, 3, 4), True), FE("a.txt", 12, datetime(2026, 1, 2, 3, 5), False)],
                  "Alpha", "")
-    assert repr(ls).splitlines() == ["Alpha:~: 2 entries", "  data/        2026-01-02 03:04",
+    assert repr(ls).splitlines() == ["2 entries in ~ of Alpha", "  data/        2026-01-02 03:04",
                                      "  a.txt  12 B  2026-01-02 03:05"]
     assert "<code>data/</code>" in ls._repr_html_() and "<td style='text-align:right'>12 B</td>" in ls._repr_html_()
-    assert repr(Listing([], "Alpha", "sub")) == "Alpha:sub: (empty)"
+    assert repr(Listing([], "Alpha", "sub")) == "no entries in ~/sub of Alpha"
     rep = Report("CoCalc settings", [("host", "http://h"), ("api_key", "sk-…1234")])
     assert repr(rep) == "CoCalc settings\n  host     http://h\n  api_key  sk-…1234"
     assert "<th style='text-align:left'>api_key</th>" in rep._repr_html_()

@@ -361,7 +361,7 @@ def test_ls(ip, srv, proj):
     assert r.ok, r
     out = r.shown
     text = out["text/plain"]
-    assert text.splitlines()[0].startswith(f"{proj.title}:~: ")
+    assert text.splitlines()[0].endswith(f" in ~ of {proj.title}")
     assert re.search(r"^  dir/ ", text, re.M) and re.search(r"^  two\.txt +2 B ", text, re.M)
     assert "<code>two.txt</code>" in out["text/html"]
     run(ip, f"files = %cocalc ls -p {proj.project_id} dir")
@@ -434,9 +434,9 @@ def test_cocalc_exec_cell(ip, srv, proj):
     assert r.ok and r.stderr == "exit code 1\n"
 
 
-def test_ctrl_c_stops_waiting(ip, srv, proj):
+def test_ctrl_c_stops_waiting(ip, srv, proj, tmp_path):
     """Ctrl-C (SIGINT) while a command runs: the magic stops waiting and says what became of it."""
-    marker = f"/tmp/cocalc-magic-{uuid.uuid4().hex[:8]}"
+    marker = str(tmp_path / "pid")
     stop = threading.Event()
 
     def interrupt_once_running() -> None:  # the user presses Ctrl-C while the command runs
@@ -495,6 +495,7 @@ def test_push_and_pull_text_and_binary(ip, srv, proj, clean_env):
     assert (work / "back.txt").read_text(encoding="utf-8") == "héllo\n"
     r = run(ip, f"%cocalc pull -p {proj.project_id} remote/t.txt")
     assert r.stdout == f"Overwrote t.txt (7 bytes, text) from {proj.title}:remote/t.txt\n", r
+    (work / "copy").mkdir()  # pull makes no folders
     r = run(ip, f"%cocalc pull -p {proj.project_id} b.bin copy/b2.bin")
     assert r.stdout == f"Wrote copy/b2.bin (1024 bytes, binary) from {proj.title}:b.bin\n", r
     assert (work / "copy" / "b2.bin").read_bytes() == blob

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +33,8 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 VOLATILE = {"now", "time", "created", "start", "pid", "elapsed_s", "mtime", "last_active", "key_id", "trunc",
             "id", "expire", "display_name", "first_name", "last_name", "image/png", "resource_dir", "traceback"}
-TMP = re.compile(r"/tmp/cocalc-[^/]+/")
+# The recordings' /tmp/cocalc-*/ is the server's tmpdir() (Node's honours TMPDIR, so does ours).
+TMP = re.compile(rf"(?:/tmp|{re.escape(tempfile.gettempdir())})/cocalc-[^/]+/")
 
 WEBSOCKET = "a websocket (conat) call of the signed-in web app: not part of the HTTP API this server plays"
 SKIP = {

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import tempfile
 import threading
 
 import pytest
@@ -87,7 +88,7 @@ def test_exec_semantics(tmp_path):
     out = _exec(tmp_path, command="echo $HOME; exit 3")
     assert out.bash and out.stdout == f"{tmp_path}\n" and out.exit_code == 3
     out = _exec(tmp_path, command="sleep 5", timeout=0.5)
-    assert out.killed and out.spawned.startswith("bash /tmp/cocalc-") and out.spawned.endswith("/a.sh")
+    assert out.killed and out.spawned.startswith(f"bash {tempfile.gettempdir()}/cocalc-") and out.spawned.endswith("/a.sh")
     out = _exec(tmp_path, command="definitely-not-a-command")
     assert out.exit_code == 1 and out.spawn_error["code"] == "ENOENT"
     assert "COCALC_API_KEY" not in _exec(tmp_path, command="env").stdout

@@ -1,6 +1,7 @@
 """Conformance of POST /api/conat/project with the recorded exchanges (real-hub-transcripts.md §2)."""
 
 import os
+import tempfile
 import time
 
 import pytest
@@ -97,7 +98,7 @@ def test_exec_blocking_shapes_and_texts(api, pid, home):
     out = ex(command="echo $HOME; pwd; echo oops >&2; exit 3", bash=True, err_on_exit=False)
     assert out == {"type": "blocking", "stdout": f"{home}\n{home}\n", "stderr": "oops\n", "exit_code": 3}
     out = ex(command="sleep 5", bash=True, timeout=1)
-    assert out["error"].startswith("killed command 'bash /tmp/") and out["error"].endswith("/a.sh'")
+    assert out["error"].startswith(f"killed command 'bash {tempfile.gettempdir()}/") and out["error"].endswith("/a.sh'")
     assert ex(command="sleep", args=["5"], timeout=1) == {"error": "killed command 'sleep 5'"}
     out = ex(command="echo started; sleep 5", bash=True, timeout=1, err_on_exit=False)
     assert out["error"].startswith("killed command 'bash ")

@@ -6,6 +6,7 @@ Shapes and texts come from reference/real-v1-transcripts.md (recorded) and the f
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 import uuid
 
@@ -441,7 +442,8 @@ def test_exec_error_texts(proj):
         "Error executing command 'false' with args '' -- command 'false' (args=) exited with nonzero code 1 "
         "-- stderr='', undefined, undefined")
     r = api.call("project_exec", command="sleep 5", timeout=1, project_id=pid)
-    assert re.fullmatch(r"Error executing command 'sleep 5' with args '' -- killed command 'bash /tmp/cocalc-[^/]+/a\.sh', "
+    tmp = re.escape(tempfile.gettempdir())  # the server's tmpdir(), as Node's honours TMPDIR
+    assert re.fullmatch(rf"Error executing command 'sleep 5' with args '' -- killed command 'bash {tmp}/cocalc-[^/]+/a\.sh', "
                         r"undefined, undefined", r["error"]), r
     t0 = time.time()
     r = api.call("project_exec", command="sleep", args=["30"], timeout=1, project_id=pid)
