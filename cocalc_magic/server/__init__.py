@@ -10,6 +10,7 @@ notebook or ``cocalc-magic serve`` can start one in a fraction of a second::
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import shutil
@@ -57,8 +58,11 @@ class LocalServer:
                 f"refusing to bind to {host!r}: anyone who reaches it with a key can run commands. "
                 "Pass allow_non_loopback=True (cocalc-magic serve --dangerously-bind-non-loopback) to do it anyway."
             )
-        self._tmp = None if data_dir else tempfile.mkdtemp(prefix="cocalc-local-")
-        self.data_dir = Path(data_dir or self._tmp)
+        # Without data_dir: a temporary one, made by start() and removed by stop() (or at exit), so
+        # a server that is made but never started, or fails to start, leaves nothing behind.
+        self._own_data = not data_dir
+        self._tmp: str | None = None
+        self.data_dir: Path | None = Path(data_dir) if data_dir else None
         self.host, self.port, self.api = host, port, api
         self.demo = demo
         self.start_delay = start_delay
@@ -93,11 +97,19 @@ class LocalServer:
     def start(self) -> "LocalServer":
         if self._thread:
             return self
+        if self._own_data and self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="cocalc-local-")
+            self.data_dir = Path(self._tmp)
+            atexit.register(self._remove_tmp)  # a kernel that exits without stop()
+        self._ready.clear()
+        self._error = None
         self._thread = threading.Thread(target=self._run, name="cocalc-local-server", daemon=True)
         self._thread.start()
         self._ready.wait(30)
         if self._error:
-            raise self._error
+            error = self._error
+            self.stop()
+            raise error
         return self
 
     def stop(self) -> None:
@@ -110,8 +122,13 @@ class LocalServer:
         if self.ctx:
             self.ctx.store.close()
             self.ctx = None
+        self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            atexit.unregister(self._remove_tmp)
+            self._tmp = None
 
     def __enter__(self) -> "LocalServer":
         return self.start()
