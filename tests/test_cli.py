@@ -82,10 +82,11 @@ def make_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     fake.chmod(0o755)
     (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
     # none of CI's own settings: CI=true, nor the outer `make test PYTEST_ARGS=...` that .ci/run
-    # starts (its command-line variables reach a sub-make through MAKEFLAGS)
-    base = {k: v for k, v in os.environ.items() if k not in ("CI", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    # starts (make exports its command-line variables, and passes them on through MAKEFLAGS)
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("CI", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS")}
     return subprocess.run(["make", "-s", "-C", str(ROOT), "test", f"VENV={venv}", "CHROMIUM=/nonexistent/chromium",
-                           "USER_ID=1000"], capture_output=True, text=True, timeout=60, env={**base, **env})
+                           "USER_ID=1000", "PYTEST_ARGS="], capture_output=True, text=True, timeout=60, env={**base, **env})
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
